@@ -1,0 +1,563 @@
+package cluster
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/eks"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/kms"
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/cnplatform/platform/components/policydoc"
+)
+
+// ControlPlaneLogTypes are all the EKS control-plane logs; every one is on.
+var ControlPlaneLogTypes = []string{"api", "audit", "authenticator", "controllerManager", "scheduler"}
+
+// AWS managed policies the cluster's roles use (commercial partition).
+const (
+	clusterPolicyARN   = "arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"
+	workerPolicyARN    = "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy"
+	ecrPullPolicyARN   = "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly"
+	cniPolicyARN       = "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"
+	ebsCSIPolicyARN    = "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
+	clusterAdminPolicy = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+)
+
+// NodeRoleManagedPolicies are the only policies on the node role: the VPC CNI
+// gets its own workload role, so nodes do not hold network permissions.
+var NodeRoleManagedPolicies = []string{workerPolicyARN, ecrPullPolicyARN}
+
+// Args configures the cluster.
+type Args struct {
+	// Name of the EKS cluster. Required.
+	Name string
+	// KubernetesVersion: a key of KubernetesVersions. Default DefaultKubernetesVersion.
+	KubernetesVersion string
+	// Region the cluster runs in, written into the kubeconfig. Required.
+	Region string
+	// Subnets: the private subnet of each AZ. The control plane's network
+	// interfaces and one managed node group per subnet go here. Required, 2+.
+	Subnets []ZoneSubnet
+	// EndpointPublicAccess turns on the public API endpoint. Default false
+	// (private endpoint only).
+	EndpointPublicAccess bool
+	// PublicAccessCIDRs may reach the public endpoint. Required when it is on.
+	PublicAccessCIDRs []string
+	// AdminRoleARNs get cluster-admin through EKS access entries. Default none.
+	AdminRoleARNs []string
+	// LogRetentionDays of the control-plane log group. Default 90.
+	LogRetentionDays int
+	// Nodes shapes each per-AZ managed node group. Defaults in NodeArgs.
+	Nodes NodeArgs
+	// Tags are added to every AWS resource. Default none.
+	Tags map[string]string
+	// Protect marks the cluster, its KMS key, log group and node groups
+	// protected, and gives the key a 30-day deletion window. Default false.
+	Protect bool
+}
+
+// ZoneSubnet is a subnet id and the AZ it lies in.
+type ZoneSubnet struct {
+	Zone string
+	ID   pulumi.StringInput
+}
+
+// NodeArgs shapes each managed node group. Sizes are per AZ.
+type NodeArgs struct {
+	// InstanceTypes, all of one CPU architecture. Default [m5.large].
+	InstanceTypes []string
+	// CapacityType: ON_DEMAND or SPOT. Default ON_DEMAND.
+	CapacityType string
+	// MinSize, DesiredSize, MaxSize. Defaults 1, 1, 3.
+	MinSize, DesiredSize, MaxSize int
+	// DiskSizeGiB of the encrypted gp3 root volume. Default 50.
+	DiskSizeGiB int
+	// MaxUnavailable nodes per group during an update. Default 1.
+	MaxUnavailable int
+	// Labels and Taints for every node. Default none.
+	Labels map[string]string
+	Taints []Taint
+}
+
+// Taint is a node taint; Effect uses Kubernetes spelling (NoSchedule,
+// PreferNoSchedule, NoExecute).
+type Taint struct {
+	Key, Value, Effect string
+}
+
+// Cluster is an EKS cluster with its nodes, add-ons, identity provider and a
+// Kubernetes provider for everything deployed onto it.
+type Cluster struct {
+	pulumi.ResourceState
+
+	Name                 pulumi.StringOutput
+	Endpoint             pulumi.StringOutput
+	CertificateAuthority pulumi.StringOutput
+	// Kubeconfig is a secret; it authenticates with `aws eks get-token`.
+	Kubeconfig pulumi.StringOutput
+	// OIDCIssuerURL and OIDCProviderARN are for IAM roles for service accounts.
+	OIDCIssuerURL   pulumi.StringOutput
+	OIDCProviderARN pulumi.StringOutput
+	// SecretsKeyARN is the KMS key that encrypts Kubernetes Secrets.
+	SecretsKeyARN pulumi.StringOutput
+	NodeRoleARN   pulumi.StringOutput
+	// Provider deploys Kubernetes objects onto this cluster.
+	Provider *kubernetes.Provider
+
+	tags         map[string]string
+	oidcProvider *iam.OpenIdConnectProvider
+	issuer       pulumi.StringOutput
+}
+
+var gravitonPattern = regexp.MustCompile(`^[a-z]+\d+g[a-z]*\.`)
+
+// Architecture returns arm64 for Graviton instance types and x86_64 otherwise.
+func Architecture(instanceType string) string {
+	if gravitonPattern.MatchString(instanceType) {
+		return "arm64"
+	}
+	return "x86_64"
+}
+
+func (a *Args) withDefaults() Args {
+	out := *a
+	if out.KubernetesVersion == "" {
+		out.KubernetesVersion = DefaultKubernetesVersion
+	}
+	if out.LogRetentionDays == 0 {
+		out.LogRetentionDays = 90
+	}
+	n := &out.Nodes
+	if len(n.InstanceTypes) == 0 {
+		n.InstanceTypes = []string{"m5.large"}
+	}
+	if n.CapacityType == "" {
+		n.CapacityType = "ON_DEMAND"
+	}
+	if n.MinSize == 0 && n.DesiredSize == 0 && n.MaxSize == 0 {
+		n.MinSize, n.DesiredSize, n.MaxSize = 1, 1, 3
+	}
+	if n.DiskSizeGiB == 0 {
+		n.DiskSizeGiB = 50
+	}
+	if n.MaxUnavailable == 0 {
+		n.MaxUnavailable = 1
+	}
+	return out
+}
+
+func (a *Args) validate() error {
+	var errs []string
+	if a.Name == "" {
+		errs = append(errs, "Name is required")
+	}
+	if a.Region == "" {
+		errs = append(errs, "Region is required")
+	}
+	if len(a.Subnets) < 2 {
+		errs = append(errs, fmt.Sprintf("at least 2 subnets in distinct AZs are required, got %d", len(a.Subnets)))
+	}
+	if _, ok := KubernetesVersions[a.KubernetesVersion]; !ok {
+		errs = append(errs, fmt.Sprintf("KubernetesVersion %q is not one of %s", a.KubernetesVersion, strings.Join(SupportedKubernetesVersions(), ", ")))
+	}
+	if a.EndpointPublicAccess && len(a.PublicAccessCIDRs) == 0 {
+		errs = append(errs, "PublicAccessCIDRs is required when EndpointPublicAccess is on")
+	}
+	arch := Architecture(a.Nodes.InstanceTypes[0])
+	for _, t := range a.Nodes.InstanceTypes {
+		if Architecture(t) != arch {
+			errs = append(errs, fmt.Sprintf("instance types %v mix CPU architectures", a.Nodes.InstanceTypes))
+			break
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("cluster %q: %s", a.Name, strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+func (a *Args) awsTags(name string) pulumi.StringMap {
+	m := pulumi.StringMap{"Name": pulumi.String(name)}
+	for k, v := range a.Tags {
+		m[k] = pulumi.String(v)
+	}
+	return m
+}
+
+// NewCluster builds the EKS cluster, its nodes and add-ons.
+func NewCluster(ctx *pulumi.Context, name string, in *Args, opts ...pulumi.ResourceOption) (*Cluster, error) {
+	args := in.withDefaults()
+	if err := args.validate(); err != nil {
+		return nil, err
+	}
+	addons := KubernetesVersions[args.KubernetesVersion].Addons
+	c := &Cluster{tags: args.Tags}
+	if err := ctx.RegisterComponentResource("platform:cluster:Cluster", name, c, opts...); err != nil {
+		return nil, err
+	}
+	parent := pulumi.Parent(c)
+	protect := pulumi.Protect(args.Protect)
+
+	// Secrets encryption with a customer managed key. The key policy is the
+	// AWS default (the account root, so IAM policies govern use): never `*`.
+	deletionWindow := 7
+	if args.Protect {
+		deletionWindow = 30
+	}
+	key, err := kms.NewKey(ctx, name+"-secrets", &kms.KeyArgs{
+		Description:          pulumi.Sprintf("EKS secrets encryption for %s", args.Name),
+		EnableKeyRotation:    pulumi.Bool(true),
+		DeletionWindowInDays: pulumi.Int(deletionWindow),
+		Tags:                 args.awsTags(name + "-secrets"),
+	}, parent, protect)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := kms.NewAlias(ctx, name+"-secrets", &kms.AliasArgs{
+		Name:        pulumi.Sprintf("alias/%s-eks-secrets", args.Name),
+		TargetKeyId: key.KeyId,
+	}, parent); err != nil {
+		return nil, err
+	}
+
+	clusterRole, err := iam.NewRole(ctx, name+"-cluster", &iam.RoleArgs{
+		AssumeRolePolicy: pulumi.String(policydoc.ServiceTrust("eks.amazonaws.com")),
+		Tags:             args.awsTags(name + "-cluster"),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	clusterPolicy, err := iam.NewRolePolicyAttachment(ctx, name+"-cluster", &iam.RolePolicyAttachmentArgs{
+		Role:      clusterRole.Name,
+		PolicyArn: pulumi.String(clusterPolicyARN),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	// The control plane may use the secrets key and nothing else.
+	keyPolicy, err := iam.NewRolePolicy(ctx, name+"-cluster-encryption", &iam.RolePolicyArgs{
+		Role: clusterRole.ID(),
+		Policy: policydoc.OnResource(key.Arn, func(arn string) policydoc.Document {
+			return policydoc.New(policydoc.Allow(
+				[]string{"kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"}, arn))
+		}),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+
+	// EKS would create this group itself, without retention; creating it first
+	// with the cluster's exact name makes EKS use it.
+	logGroup, err := cloudwatch.NewLogGroup(ctx, name+"-control-plane", &cloudwatch.LogGroupArgs{
+		Name:            pulumi.Sprintf("/aws/eks/%s/cluster", args.Name),
+		RetentionInDays: pulumi.Int(args.LogRetentionDays),
+		Tags:            args.awsTags(name + "-control-plane"),
+	}, parent, protect)
+	if err != nil {
+		return nil, err
+	}
+
+	var subnetIDs pulumi.StringArray
+	for _, s := range args.Subnets {
+		subnetIDs = append(subnetIDs, s.ID)
+	}
+	vpcConfig := &eks.ClusterVpcConfigArgs{
+		SubnetIds:             subnetIDs,
+		EndpointPrivateAccess: pulumi.Bool(true),
+		EndpointPublicAccess:  pulumi.Bool(args.EndpointPublicAccess),
+	}
+	if args.EndpointPublicAccess {
+		vpcConfig.PublicAccessCidrs = pulumi.ToStringArray(args.PublicAccessCIDRs)
+	}
+	cl, err := eks.NewCluster(ctx, name, &eks.ClusterArgs{
+		Name:      pulumi.String(args.Name),
+		Version:   pulumi.String(args.KubernetesVersion),
+		RoleArn:   clusterRole.Arn,
+		VpcConfig: vpcConfig,
+		EncryptionConfig: &eks.ClusterEncryptionConfigArgs{
+			Provider:  &eks.ClusterEncryptionConfigProviderArgs{KeyArn: key.Arn},
+			Resources: pulumi.ToStringArray([]string{"secrets"}),
+		},
+		EnabledClusterLogTypes: pulumi.ToStringArray(ControlPlaneLogTypes),
+		AccessConfig: &eks.ClusterAccessConfigArgs{
+			// Access entries only: the aws-auth ConfigMap is not read.
+			AuthenticationMode: pulumi.String("API"),
+			// The identity running Pulumi must reach the API to deploy the
+			// platform layer; admins from config get their own entries below.
+			BootstrapClusterCreatorAdminPermissions: pulumi.Bool(true),
+		},
+		// Stay in standard support: extended support costs 6x per hour.
+		UpgradePolicy: &eks.ClusterUpgradePolicyArgs{SupportType: pulumi.String("STANDARD")},
+		// The add-ons below are EKS-managed and pinned; nothing self-managed.
+		BootstrapSelfManagedAddons: pulumi.Bool(false),
+		Tags:                       args.awsTags(args.Name),
+	}, parent, protect, pulumi.DependsOn([]pulumi.Resource{logGroup, clusterPolicy, keyPolicy}))
+	if err != nil {
+		return nil, err
+	}
+	c.Name = cl.Name
+	c.Endpoint = cl.Endpoint
+	c.CertificateAuthority = cl.CertificateAuthority.Data().Elem()
+	c.SecretsKeyARN = key.Arn
+
+	// Identity provider for IAM roles for service accounts. IAM validates EKS
+	// issuers against its own trusted CAs, so no thumbprint is pinned.
+	c.issuer = cl.Identities.Index(pulumi.Int(0)).Oidcs().Index(pulumi.Int(0)).Issuer().Elem()
+	c.oidcProvider, err = iam.NewOpenIdConnectProvider(ctx, name, &iam.OpenIdConnectProviderArgs{
+		Url:           c.issuer,
+		ClientIdLists: pulumi.ToStringArray([]string{"sts.amazonaws.com"}),
+		Tags:          args.awsTags(name + "-oidc"),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	c.OIDCIssuerURL = c.issuer
+	c.OIDCProviderARN = c.oidcProvider.Arn
+
+	accessEntries, err := newAdminAccess(ctx, name, &args, cl, parent)
+	if err != nil {
+		return nil, err
+	}
+
+	// Networking add-ons go on before any node, so nodes become Ready.
+	cniRole, err := c.NewWorkloadRole(ctx, name+"-vpc-cni", &WorkloadRoleArgs{
+		Namespace: "kube-system", ServiceAccount: "aws-node",
+		ManagedPolicyARNs: []string{cniPolicyARN},
+	})
+	if err != nil {
+		return nil, err
+	}
+	preNode := []pulumi.Resource{}
+	for _, a := range []struct {
+		name string
+		role pulumi.StringInput
+	}{{"vpc-cni", cniRole.RoleARN}, {"kube-proxy", nil}, {"eks-pod-identity-agent", nil}} {
+		addon, err := newAddon(ctx, name, a.name, addons[a.name], a.role, cl, &args, parent)
+		if err != nil {
+			return nil, err
+		}
+		preNode = append(preNode, addon)
+	}
+
+	nodeRole, nodeGroups, err := newNodeGroups(ctx, name, &args, cl, parent, protect, preNode)
+	if err != nil {
+		return nil, err
+	}
+	c.NodeRoleARN = nodeRole.Arn
+
+	// CoreDNS and the EBS CSI controller are Deployments: they need nodes.
+	ebsRole, err := c.NewWorkloadRole(ctx, name+"-ebs-csi", &WorkloadRoleArgs{
+		Namespace: "kube-system", ServiceAccount: "ebs-csi-controller-sa",
+		ManagedPolicyARNs: []string{ebsCSIPolicyARN},
+	})
+	if err != nil {
+		return nil, err
+	}
+	var postNode []pulumi.Resource
+	for _, a := range []struct {
+		name string
+		role pulumi.StringInput
+	}{{"coredns", nil}, {"aws-ebs-csi-driver", ebsRole.RoleARN}} {
+		addon, err := newAddon(ctx, name, a.name, addons[a.name], a.role, cl, &args, parent, pulumi.DependsOn(nodeGroups))
+		if err != nil {
+			return nil, err
+		}
+		postNode = append(postNode, addon)
+	}
+
+	c.Kubeconfig = pulumi.ToSecret(pulumi.All(cl.Name, cl.Endpoint, c.CertificateAuthority).ApplyT(
+		func(v []any) (string, error) {
+			return Kubeconfig(v[0].(string), v[1].(string), v[2].(string), args.Region)
+		})).(pulumi.StringOutput)
+
+	c.Provider, err = kubernetes.NewProvider(ctx, name, &kubernetes.ProviderArgs{
+		Kubeconfig: c.Kubeconfig,
+	}, parent, pulumi.DependsOn(append(accessEntries, postNode...)))
+	if err != nil {
+		return nil, err
+	}
+	if err := newStorageClass(ctx, name, c.Provider, parent, postNode); err != nil {
+		return nil, err
+	}
+
+	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{
+		"name":            c.Name,
+		"endpoint":        c.Endpoint,
+		"kubeconfig":      c.Kubeconfig,
+		"oidcIssuerUrl":   c.OIDCIssuerURL,
+		"oidcProviderArn": c.OIDCProviderARN,
+		"secretsKeyArn":   c.SecretsKeyARN,
+		"nodeRoleArn":     c.NodeRoleARN,
+	}); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// newAdminAccess gives each admin role cluster-admin through an access entry.
+// Entries are named after the role, so reordering the list changes nothing.
+func newAdminAccess(ctx *pulumi.Context, name string, args *Args, cl *eks.Cluster, parent pulumi.ResourceOption) ([]pulumi.Resource, error) {
+	var out []pulumi.Resource
+	for _, arn := range args.AdminRoleARNs {
+		roleName := arn[strings.LastIndex(arn, "/")+1:]
+		entryName := fmt.Sprintf("%s-admin-%s", name, roleName)
+		entry, err := eks.NewAccessEntry(ctx, entryName, &eks.AccessEntryArgs{
+			ClusterName:  cl.Name,
+			PrincipalArn: pulumi.String(arn),
+			Type:         pulumi.String("STANDARD"),
+			Tags:         args.awsTags(entryName),
+		}, parent)
+		if err != nil {
+			return nil, err
+		}
+		assoc, err := eks.NewAccessPolicyAssociation(ctx, entryName, &eks.AccessPolicyAssociationArgs{
+			ClusterName:  cl.Name,
+			PrincipalArn: entry.PrincipalArn,
+			PolicyArn:    pulumi.String(clusterAdminPolicy),
+			AccessScope:  &eks.AccessPolicyAssociationAccessScopeArgs{Type: pulumi.String("cluster")},
+		}, parent)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, entry, assoc)
+	}
+	return out, nil
+}
+
+func newAddon(ctx *pulumi.Context, name, addon, version string, role pulumi.StringInput, cl *eks.Cluster, args *Args, opts ...pulumi.ResourceOption) (*eks.Addon, error) {
+	a := &eks.AddonArgs{
+		ClusterName:              cl.Name,
+		AddonName:                pulumi.String(addon),
+		AddonVersion:             pulumi.String(version),
+		ResolveConflictsOnCreate: pulumi.String("OVERWRITE"),
+		ResolveConflictsOnUpdate: pulumi.String("OVERWRITE"),
+		Tags:                     args.awsTags(name + "-" + addon),
+	}
+	if role != nil {
+		a.ServiceAccountRoleArn = role
+	}
+	return eks.NewAddon(ctx, name+"-"+addon, a, opts...)
+}
+
+var taintEffects = map[string]string{
+	"NoSchedule":       "NO_SCHEDULE",
+	"PreferNoSchedule": "PREFER_NO_SCHEDULE",
+	"NoExecute":        "NO_EXECUTE",
+}
+
+// newNodeGroups builds the node role, one launch template and one managed
+// node group per AZ, so the autoscaler can scale a zone whose pods are bound
+// to zonal EBS volumes.
+func newNodeGroups(ctx *pulumi.Context, name string, args *Args, cl *eks.Cluster, parent, protect pulumi.ResourceOption, after []pulumi.Resource) (*iam.Role, []pulumi.Resource, error) {
+	nodeRole, err := iam.NewRole(ctx, name+"-node", &iam.RoleArgs{
+		AssumeRolePolicy: pulumi.String(policydoc.ServiceTrust("ec2.amazonaws.com")),
+		Tags:             args.awsTags(name + "-node"),
+	}, parent)
+	if err != nil {
+		return nil, nil, err
+	}
+	deps := append([]pulumi.Resource{}, after...)
+	for i, arn := range NodeRoleManagedPolicies {
+		att, err := iam.NewRolePolicyAttachment(ctx, fmt.Sprintf("%s-node-%d", name, i), &iam.RolePolicyAttachmentArgs{
+			Role:      nodeRole.Name,
+			PolicyArn: pulumi.String(arn),
+		}, parent)
+		if err != nil {
+			return nil, nil, err
+		}
+		deps = append(deps, att)
+	}
+
+	n := args.Nodes
+	tagSpec := func(kind string) ec2.LaunchTemplateTagSpecificationInput {
+		return &ec2.LaunchTemplateTagSpecificationArgs{ResourceType: pulumi.String(kind), Tags: args.awsTags(args.Name + "-node")}
+	}
+	lt, err := ec2.NewLaunchTemplate(ctx, name+"-node", &ec2.LaunchTemplateArgs{
+		Description: pulumi.Sprintf("EKS managed nodes of %s", args.Name),
+		// Pods must not reach the node's credentials: tokens required, and
+		// one hop means a container's packets never get an answer.
+		MetadataOptions: &ec2.LaunchTemplateMetadataOptionsArgs{
+			HttpEndpoint:            pulumi.String("enabled"),
+			HttpTokens:              pulumi.String("required"),
+			HttpPutResponseHopLimit: pulumi.Int(1),
+			InstanceMetadataTags:    pulumi.String("disabled"),
+		},
+		BlockDeviceMappings: ec2.LaunchTemplateBlockDeviceMappingArray{
+			&ec2.LaunchTemplateBlockDeviceMappingArgs{
+				DeviceName: pulumi.String("/dev/xvda"),
+				Ebs: &ec2.LaunchTemplateBlockDeviceMappingEbsArgs{
+					VolumeSize:          pulumi.Int(n.DiskSizeGiB),
+					VolumeType:          pulumi.String("gp3"),
+					Encrypted:           pulumi.String("true"),
+					DeleteOnTermination: pulumi.String("true"),
+				},
+			},
+		},
+		TagSpecifications:    ec2.LaunchTemplateTagSpecificationArray{tagSpec("instance"), tagSpec("volume")},
+		UpdateDefaultVersion: pulumi.Bool(true),
+		Tags:                 args.awsTags(name + "-node"),
+	}, parent)
+	if err != nil {
+		return nil, nil, err
+	}
+
+	amiType := "AL2023_x86_64_STANDARD"
+	if Architecture(n.InstanceTypes[0]) == "arm64" {
+		amiType = "AL2023_ARM_64_STANDARD"
+	}
+	var taints eks.NodeGroupTaintArray
+	for _, t := range n.Taints {
+		taints = append(taints, &eks.NodeGroupTaintArgs{
+			Key: pulumi.String(t.Key), Value: pulumi.String(t.Value), Effect: pulumi.String(taintEffects[t.Effect]),
+		})
+	}
+	labelKeys := make([]string, 0, len(n.Labels))
+	for k := range n.Labels {
+		labelKeys = append(labelKeys, k)
+	}
+	sort.Strings(labelKeys)
+
+	var groups []pulumi.Resource
+	for _, s := range args.Subnets {
+		labels := pulumi.StringMap{"platform/node-group": pulumi.String(s.Zone)}
+		for _, k := range labelKeys {
+			labels[k] = pulumi.String(n.Labels[k])
+		}
+		groupName := fmt.Sprintf("%s-%s", name, s.Zone)
+		ng, err := eks.NewNodeGroup(ctx, groupName, &eks.NodeGroupArgs{
+			ClusterName:   cl.Name,
+			Version:       pulumi.String(args.KubernetesVersion),
+			NodeRoleArn:   nodeRole.Arn,
+			SubnetIds:     pulumi.StringArray{s.ID},
+			AmiType:       pulumi.String(amiType),
+			InstanceTypes: pulumi.ToStringArray(n.InstanceTypes),
+			CapacityType:  pulumi.String(n.CapacityType),
+			ScalingConfig: &eks.NodeGroupScalingConfigArgs{
+				MinSize: pulumi.Int(n.MinSize), DesiredSize: pulumi.Int(n.DesiredSize), MaxSize: pulumi.Int(n.MaxSize),
+			},
+			UpdateConfig: &eks.NodeGroupUpdateConfigArgs{MaxUnavailable: pulumi.Int(n.MaxUnavailable)},
+			LaunchTemplate: &eks.NodeGroupLaunchTemplateArgs{
+				Id:      lt.ID(),
+				Version: lt.LatestVersion.ApplyT(func(v int) string { return strconv.Itoa(v) }).(pulumi.StringOutput),
+			},
+			Labels: labels,
+			Taints: taints,
+			Tags:   args.awsTags(groupName),
+		}, parent, protect, pulumi.DependsOn(deps),
+			// The cluster autoscaler owns the current size once running.
+			pulumi.IgnoreChanges([]string{"scalingConfig.desiredSize"}))
+		if err != nil {
+			return nil, nil, err
+		}
+		groups = append(groups, ng)
+	}
+	return nodeRole, groups, nil
+}

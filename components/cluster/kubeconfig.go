@@ -1,0 +1,59 @@
+package cluster
+
+import (
+	"encoding/json"
+
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	storagev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/storage/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Kubeconfig renders a kubeconfig (JSON is valid kubeconfig) for the cluster.
+// It holds no credentials: kubectl and the Kubernetes provider call
+// `aws eks get-token` with whatever AWS identity is active, so no profile is
+// hard-coded.
+func Kubeconfig(name, endpoint, caData, region string) (string, error) {
+	cfg := map[string]any{
+		"apiVersion":      "v1",
+		"kind":            "Config",
+		"current-context": name,
+		"clusters": []any{map[string]any{
+			"name":    name,
+			"cluster": map[string]any{"server": endpoint, "certificate-authority-data": caData},
+		}},
+		"contexts": []any{map[string]any{
+			"name":    name,
+			"context": map[string]any{"cluster": name, "user": name},
+		}},
+		"users": []any{map[string]any{
+			"name": name,
+			"user": map[string]any{"exec": map[string]any{
+				"apiVersion":      "client.authentication.k8s.io/v1beta1",
+				"command":         "aws",
+				"args":            []string{"eks", "get-token", "--cluster-name", name, "--region", region, "--output", "json"},
+				"interactiveMode": "Never",
+			}},
+		}},
+	}
+	b, err := json.Marshal(cfg)
+	return string(b), err
+}
+
+// newStorageClass makes encrypted gp3 the cluster's default volume type.
+func newStorageClass(ctx *pulumi.Context, name string, provider *kubernetes.Provider, parent pulumi.ResourceOption, after []pulumi.Resource) error {
+	_, err := storagev1.NewStorageClass(ctx, name+"-gp3", &storagev1.StorageClassArgs{
+		Metadata: &metav1.ObjectMetaArgs{
+			Name: pulumi.String("gp3"),
+			Annotations: pulumi.StringMap{
+				"storageclass.kubernetes.io/is-default-class": pulumi.String("true"),
+			},
+		},
+		Provisioner:          pulumi.String("ebs.csi.aws.com"),
+		Parameters:           pulumi.StringMap{"type": pulumi.String("gp3"), "encrypted": pulumi.String("true")},
+		VolumeBindingMode:    pulumi.String("WaitForFirstConsumer"), // the volume follows the pod's zone
+		AllowVolumeExpansion: pulumi.Bool(true),
+		ReclaimPolicy:        pulumi.String("Delete"),
+	}, parent, pulumi.Provider(provider), pulumi.DependsOn(after))
+	return err
+}

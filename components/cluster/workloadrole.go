@@ -1,0 +1,91 @@
+package cluster
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/cnplatform/platform/components/policydoc"
+)
+
+// WorkloadRoleArgs describes an IAM role for one Kubernetes service account
+// (IAM roles for service accounts).
+type WorkloadRoleArgs struct {
+	// Namespace and ServiceAccount the role is for. Required.
+	Namespace      string
+	ServiceAccount string
+	// ManagedPolicyARNs attached to the role. Default none.
+	ManagedPolicyARNs []string
+	// Policy is an inline policy document (JSON). Default none.
+	Policy pulumi.StringInput
+}
+
+// WorkloadRole is an IAM role only the named service account can assume.
+type WorkloadRole struct {
+	pulumi.ResourceState
+
+	RoleARN  pulumi.StringOutput
+	RoleName pulumi.StringOutput
+}
+
+// TrustPolicy is the trust document of a workload role: the cluster's OIDC
+// provider may issue it to exactly system:serviceaccount:<ns>:<sa>, for STS.
+func TrustPolicy(providerARN, issuerURL, namespace, serviceAccount string) string {
+	host := strings.TrimPrefix(issuerURL, "https://")
+	return policydoc.New(policydoc.Statement{
+		Effect:    "Allow",
+		Principal: map[string]any{"Federated": providerARN},
+		Action:    []string{"sts:AssumeRoleWithWebIdentity"},
+		Condition: map[string]map[string]string{"StringEquals": {
+			host + ":sub": fmt.Sprintf("system:serviceaccount:%s:%s", namespace, serviceAccount),
+			host + ":aud": "sts.amazonaws.com",
+		}},
+	}).JSON()
+}
+
+// NewWorkloadRole gives another component an IAM role scoped to its service
+// account. It is a child of the cluster unless opts name another parent.
+func (c *Cluster) NewWorkloadRole(ctx *pulumi.Context, name string, args *WorkloadRoleArgs, opts ...pulumi.ResourceOption) (*WorkloadRole, error) {
+	if args.Namespace == "" || args.ServiceAccount == "" {
+		return nil, fmt.Errorf("workload role %q: Namespace and ServiceAccount are required", name)
+	}
+	r := &WorkloadRole{}
+	opts = append([]pulumi.ResourceOption{pulumi.Parent(c)}, opts...)
+	if err := ctx.RegisterComponentResource("platform:cluster:WorkloadRole", name, r, opts...); err != nil {
+		return nil, err
+	}
+	parent := pulumi.Parent(r)
+	trust := pulumi.All(c.oidcProvider.Arn, c.issuer).ApplyT(func(v []any) string {
+		return TrustPolicy(v[0].(string), v[1].(string), args.Namespace, args.ServiceAccount)
+	}).(pulumi.StringOutput)
+	tags := pulumi.StringMap{
+		"Name":                     pulumi.String(name),
+		"platform/service-account": pulumi.Sprintf("%s/%s", args.Namespace, args.ServiceAccount),
+	}
+	for k, v := range c.tags {
+		tags[k] = pulumi.String(v)
+	}
+	role, err := iam.NewRole(ctx, name, &iam.RoleArgs{AssumeRolePolicy: trust, Tags: tags}, parent)
+	if err != nil {
+		return nil, err
+	}
+	for i, arn := range args.ManagedPolicyARNs {
+		if _, err := iam.NewRolePolicyAttachment(ctx, fmt.Sprintf("%s-%d", name, i), &iam.RolePolicyAttachmentArgs{
+			Role: role.Name, PolicyArn: pulumi.String(arn),
+		}, parent); err != nil {
+			return nil, err
+		}
+	}
+	if args.Policy != nil {
+		if _, err := iam.NewRolePolicy(ctx, name, &iam.RolePolicyArgs{Role: role.ID(), Policy: args.Policy}, parent); err != nil {
+			return nil, err
+		}
+	}
+	r.RoleARN, r.RoleName = role.Arn, role.Name
+	if err := ctx.RegisterResourceOutputs(r, pulumi.Map{"roleArn": r.RoleARN}); err != nil {
+		return nil, err
+	}
+	return r, nil
+}

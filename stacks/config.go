@@ -1,0 +1,292 @@
+package stacks
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Namespace is the Pulumi config namespace of this project: every key is
+// written `platform:<name>` in the stack files.
+const Namespace = "platform"
+
+// Environment names one of the supported kinds of stack.
+type Environment string
+
+// The environments a stack can be. `local` deploys only the platform layer onto
+// an existing cluster (kind, minikube, or any cluster reachable by kubeconfig).
+const (
+	Dev     Environment = "dev"
+	Staging Environment = "staging"
+	Prod    Environment = "prod"
+	Local   Environment = "local"
+)
+
+// Environments lists the allowed values of platform:environment.
+var Environments = []Environment{Dev, Staging, Prod, Local}
+
+// NAT gateway strategies.
+const (
+	NatSingle = "single" // one NAT gateway for the whole VPC: cheap, one AZ is a single point of failure for egress
+	NatPerAZ  = "perAz"  // one NAT gateway per AZ: egress survives the loss of any AZ
+)
+
+// Capacity types of managed node groups.
+const (
+	OnDemand = "ON_DEMAND"
+	Spot     = "SPOT"
+)
+
+// Config is the whole typed configuration of one stack. It is read once from
+// Pulumi config by Load, completed with the environment's defaults and checked
+// by Validate before any resource is registered.
+type Config struct {
+	Environment Environment
+	// Region is `aws:region` (the AWS provider's own key).
+	Region string
+	// Tags are added to every AWS resource that takes tags (`platform:tags`).
+	Tags map[string]string
+
+	Network NetworkConfig
+	Cluster ClusterConfig
+	Local   LocalConfig
+	// Domain is the environment's public DNS domain (`platform:domain`),
+	// used by the routing layer. Optional until routing is deployed.
+	Domain string
+	// Protect marks stateful and costly resources with Pulumi's protect
+	// option. It is on in prod and cannot be configured.
+	Protect bool
+}
+
+// NetworkConfig is the VPC layout.
+type NetworkConfig struct {
+	// AvailabilityZones (`platform:availabilityZones`): the AZs the VPC and the
+	// node groups span. Listed explicitly so previews are deterministic.
+	AvailabilityZones []string
+	// VpcCIDR (`platform:vpcCidr`), default 10.0.0.0/16.
+	VpcCIDR string
+	// PrivateSubnetCIDRs (`platform:privateSubnetCidrs`): one per AZ; default:
+	// the VPC split in eighths, the first N eighths (a /19 for a /16 VPC).
+	PrivateSubnetCIDRs []string
+	// PublicSubnetCIDRs (`platform:publicSubnetCidrs`): one per AZ; default:
+	// the last eighth of the VPC split in eighths again (a /22 for a /16 VPC).
+	PublicSubnetCIDRs []string
+	// NatGateways (`platform:natGateways`): "single" (default in dev) or
+	// "perAz" (default in staging and prod; required in prod).
+	NatGateways string
+	// FlowLogRetentionDays (`platform:flowLogRetentionDays`): default 7 in dev,
+	// 30 in staging, 90 in prod.
+	FlowLogRetentionDays int
+}
+
+// ClusterConfig is the EKS cluster and its nodes.
+type ClusterConfig struct {
+	// Name (`platform:clusterName`), default platform-<environment>.
+	Name string
+	// KubernetesVersion (`platform:kubernetesVersion`): one of
+	// SupportedKubernetesVersions, default DefaultKubernetesVersion.
+	KubernetesVersion string
+	// LogRetentionDays (`platform:clusterLogRetentionDays`) of the control-plane
+	// log group: default 7 in dev, 30 in staging, 365 in prod (audit logs).
+	LogRetentionDays int
+	// EndpointPublicAccess (`platform:endpointPublicAccess`), default false. The
+	// private endpoint is always on.
+	EndpointPublicAccess bool
+	// PublicAccessCIDRs (`platform:publicAccessCidrs`): required when the public
+	// endpoint is on; 0.0.0.0/0 is refused in prod.
+	PublicAccessCIDRs []string
+	// AdminRoleARNs (`platform:adminRoleArns`): IAM roles given cluster-admin
+	// through EKS access entries. Required in prod.
+	AdminRoleARNs []string
+	// Nodes (`platform:nodes`): the managed node group of each AZ.
+	Nodes NodeConfig
+}
+
+// NodeConfig describes each per-AZ managed node group. Sizes are per AZ.
+type NodeConfig struct {
+	// InstanceTypes: default [t3.medium, t3a.medium] in dev, [m5.large] elsewhere.
+	InstanceTypes []string `json:"instanceTypes,omitempty"`
+	// CapacityType: ON_DEMAND or SPOT; default SPOT in dev, ON_DEMAND elsewhere.
+	// SPOT is allowed in dev only.
+	CapacityType string `json:"capacityType,omitempty"`
+	// MinSize, DesiredSize, MaxSize per AZ: default 1/1/2 in dev, 1/1/3 in
+	// staging, 2/2/6 in prod.
+	MinSize     int `json:"minSize,omitempty"`
+	DesiredSize int `json:"desiredSize,omitempty"`
+	MaxSize     int `json:"maxSize,omitempty"`
+	// DiskSizeGiB of the encrypted gp3 root volume, default 50.
+	DiskSizeGiB int `json:"diskSizeGiB,omitempty"`
+	// MaxUnavailable nodes per group during an update, default 1.
+	MaxUnavailable int `json:"maxUnavailable,omitempty"`
+	// Labels added to every node.
+	Labels map[string]string `json:"labels,omitempty"`
+	// Taints added to every node.
+	Taints []Taint `json:"taints,omitempty"`
+}
+
+// Taint is a Kubernetes node taint. Effect is one of NoSchedule,
+// PreferNoSchedule, NoExecute.
+type Taint struct {
+	Key    string `json:"key"`
+	Value  string `json:"value,omitempty"`
+	Effect string `json:"effect"`
+}
+
+// LocalConfig is used by the `local` environment only.
+type LocalConfig struct {
+	// KubeconfigContext (`platform:kubeconfigContext`): required in local.
+	KubeconfigContext string
+	// KubeconfigPath (`platform:kubeconfigPath`): default: the Kubernetes
+	// provider's own lookup ($KUBECONFIG, then ~/.kube/config).
+	KubeconfigPath string
+}
+
+// Source is where raw configuration values come from: Pulumi's config in a
+// real run, a map in tests. Keys are full keys such as `platform:environment`.
+type Source interface {
+	Get(key string) (string, bool)
+}
+
+// MapSource is a Source over a plain map, for tests and tools.
+type MapSource map[string]string
+
+// Get returns the raw value of key.
+func (m MapSource) Get(key string) (string, bool) { v, ok := m[key]; return v, ok }
+
+// Key returns the full config key for a project setting.
+func Key(name string) string { return Namespace + ":" + name }
+
+// knownKeys are the project keys Load reads.
+var knownKeys = []string{
+	"environment", "availabilityZones", "vpcCidr", "privateSubnetCidrs", "publicSubnetCidrs",
+	"natGateways", "flowLogRetentionDays", "clusterName", "kubernetesVersion",
+	"clusterLogRetentionDays", "endpointPublicAccess", "publicAccessCidrs", "adminRoleArns",
+	"nodes", "domain", "tags", "kubeconfigContext", "kubeconfigPath",
+}
+
+// reader collects parse problems while reading raw values.
+type reader struct {
+	src      Source
+	problems []string
+}
+
+func (r *reader) problem(key, value, allowed string) {
+	r.problems = append(r.problems, fmt.Sprintf("%s: %q is invalid: %s", key, value, allowed))
+}
+
+func (r *reader) str(name string, dst *string) {
+	if v, ok := r.src.Get(Key(name)); ok {
+		*dst = strings.TrimSpace(v)
+	}
+}
+
+func (r *reader) integer(name string, dst *int) {
+	v, ok := r.src.Get(Key(name))
+	if !ok {
+		return
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil {
+		r.problem(Key(name), v, "must be a whole number")
+		return
+	}
+	*dst = n
+}
+
+func (r *reader) boolean(name string, dst *bool) {
+	v, ok := r.src.Get(Key(name))
+	if !ok {
+		return
+	}
+	b, err := strconv.ParseBool(strings.TrimSpace(v))
+	if err != nil {
+		r.problem(Key(name), v, "must be true or false")
+		return
+	}
+	*dst = b
+}
+
+// object decodes a structured value (Pulumi stores lists and maps as JSON).
+func (r *reader) object(name string, dst any, allowed string) {
+	v, ok := r.src.Get(Key(name))
+	if !ok {
+		return
+	}
+	dec := json.NewDecoder(strings.NewReader(v))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		r.problem(Key(name), v, allowed+" ("+err.Error()+")")
+	}
+}
+
+// Load reads the stack's configuration from src, applies the environment's
+// defaults and validates the result. It returns every problem at once as a
+// *ValidationError.
+func Load(src Source) (*Config, error) {
+	r := &reader{src: src}
+	c := &Config{}
+	var env string
+	r.str("environment", &env)
+	c.Environment = Environment(env)
+	if v, ok := src.Get("aws:region"); ok {
+		c.Region = strings.TrimSpace(v)
+	}
+	r.object("tags", &c.Tags, "must be a map of strings")
+	r.object("availabilityZones", &c.Network.AvailabilityZones, "must be a list of availability zone names")
+	r.str("vpcCidr", &c.Network.VpcCIDR)
+	r.object("privateSubnetCidrs", &c.Network.PrivateSubnetCIDRs, "must be a list of CIDR blocks")
+	r.object("publicSubnetCidrs", &c.Network.PublicSubnetCIDRs, "must be a list of CIDR blocks")
+	r.str("natGateways", &c.Network.NatGateways)
+	r.integer("flowLogRetentionDays", &c.Network.FlowLogRetentionDays)
+	r.str("clusterName", &c.Cluster.Name)
+	r.str("kubernetesVersion", &c.Cluster.KubernetesVersion)
+	r.integer("clusterLogRetentionDays", &c.Cluster.LogRetentionDays)
+	r.boolean("endpointPublicAccess", &c.Cluster.EndpointPublicAccess)
+	r.object("publicAccessCidrs", &c.Cluster.PublicAccessCIDRs, "must be a list of CIDR blocks")
+	r.object("adminRoleArns", &c.Cluster.AdminRoleARNs, "must be a list of IAM role ARNs")
+	r.object("nodes", &c.Cluster.Nodes, "must be an object with instanceTypes, capacityType, minSize, desiredSize, maxSize, diskSizeGiB, maxUnavailable, labels, taints")
+	r.str("domain", &c.Domain)
+	r.str("kubeconfigContext", &c.Local.KubeconfigContext)
+	r.str("kubeconfigPath", &c.Local.KubeconfigPath)
+
+	applyDefaults(c)
+	problems := append(r.problems, validate(c)...)
+	if len(problems) > 0 {
+		return nil, &ValidationError{Problems: problems}
+	}
+	return c, nil
+}
+
+// UnknownKeys reports `platform:` keys that Load does not read: typos in a
+// stack file. Pulumi does not list a program's config keys at run time, so
+// the tests and the plan command run this over every stack file.
+func UnknownKeys(keys []string) []string {
+	var problems []string
+	for _, k := range keys {
+		name, ok := strings.CutPrefix(k, Namespace+":")
+		if !ok {
+			continue
+		}
+		found := false
+		for _, known := range knownKeys {
+			if name == known {
+				found = true
+				break
+			}
+		}
+		if !found {
+			problems = append(problems, fmt.Sprintf("%s: unknown key; allowed keys are %s", k, strings.Join(knownKeys, ", ")))
+		}
+	}
+	return problems
+}
+
+// ValidationError lists every problem found in a stack's configuration.
+type ValidationError struct {
+	Problems []string
+}
+
+func (e *ValidationError) Error() string {
+	return fmt.Sprintf("invalid stack configuration (%d problems):\n  - %s", len(e.Problems), strings.Join(e.Problems, "\n  - "))
+}

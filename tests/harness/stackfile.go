@@ -1,0 +1,112 @@
+package harness
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/cnplatform/platform/stacks"
+)
+
+// SecretPlaceholder is the value a secret config key gets offline: the
+// ciphertext in a stack file cannot be decrypted without the stack's secrets
+// provider. The key stays marked secret, so the program treats the
+// placeholder exactly like the real value.
+func SecretPlaceholder(key string) string {
+	return "offline-placeholder-for-secret-" + strings.ReplaceAll(key, ":", "-")
+}
+
+// StackFile is the configuration of one Pulumi.<stack>.yaml.
+type StackFile struct {
+	Name       string
+	Config     map[string]string
+	SecretKeys []string
+}
+
+// StackNames lists the stacks that have a Pulumi.<stack>.yaml in dir.
+func StackNames(dir string) ([]string, error) {
+	matches, err := filepath.Glob(filepath.Join(dir, "Pulumi.*.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, m := range matches {
+		names = append(names, strings.TrimSuffix(strings.TrimPrefix(filepath.Base(m), "Pulumi."), ".yaml"))
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// LoadStackFile reads Pulumi.<stack>.yaml from dir. Values are given to the
+// program the way the Pulumi engine gives them: scalars as strings, lists and
+// maps as JSON, `secure:` values as secrets.
+func LoadStackFile(dir, stack string) (*StackFile, error) {
+	path := filepath.Join(dir, "Pulumi."+stack+".yaml")
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var doc struct {
+		Config map[string]any `json:"config"`
+	}
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	sf := &StackFile{Name: stack, Config: map[string]string{}}
+	for key, v := range doc.Config {
+		if !strings.Contains(key, ":") {
+			key = stacks.Namespace + ":" + key
+		}
+		switch v := v.(type) {
+		case string:
+			sf.Config[key] = v
+		case map[string]any:
+			if _, ok := v["secure"]; ok && len(v) == 1 {
+				sf.Config[key] = SecretPlaceholder(key)
+				sf.SecretKeys = append(sf.SecretKeys, key)
+				continue
+			}
+			b, _ := json.Marshal(v)
+			sf.Config[key] = string(b)
+		case []any:
+			b, _ := json.Marshal(v)
+			sf.Config[key] = string(b)
+		case nil:
+			sf.Config[key] = ""
+		default: // numbers and booleans
+			b, _ := json.Marshal(v)
+			sf.Config[key] = string(b)
+		}
+	}
+	sort.Strings(sf.SecretKeys)
+	return sf, nil
+}
+
+// Keys lists the stack file's config keys.
+func (sf *StackFile) Keys() []string {
+	keys := make([]string, 0, len(sf.Config))
+	for k := range sf.Config {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// RunStack evaluates stacks.Run, the function main.go runs, for the stack
+// file Pulumi.<stack>.yaml in dir. Invalid configuration is returned as a
+// *stacks.ValidationError (unknown keys included).
+func RunStack(dir, stack string) (*Result, error) {
+	sf, err := LoadStackFile(dir, stack)
+	if err != nil {
+		return nil, err
+	}
+	if unknown := stacks.UnknownKeys(sf.Keys()); len(unknown) > 0 {
+		return nil, &stacks.ValidationError{Problems: unknown}
+	}
+	return Run(stack, sf.Config, sf.SecretKeys, stacks.Run)
+}
