@@ -244,6 +244,12 @@ func validateNodes(p *problems, env Environment, n NodeConfig) {
 			p.add(fmt.Sprintf("%s[%d]", key("instanceTypes"), i), t, "must be an EC2 instance type such as m5.large")
 		}
 	}
+	for _, t := range n.InstanceTypes {
+		if len(n.InstanceTypes) > 0 && cluster.Architecture(t) != cluster.Architecture(n.InstanceTypes[0]) {
+			p.add(key("instanceTypes"), n.InstanceTypes, "a node group needs one CPU architecture (x86_64 or arm64 Graviton), not both")
+			break
+		}
+	}
 	switch {
 	case n.CapacityType != OnDemand && n.CapacityType != Spot:
 		p.add(key("capacityType"), n.CapacityType, "must be %s or %s", OnDemand, Spot)

@@ -28,6 +28,7 @@ const MockAccount = "123456789012"
 // Resource is one registered resource as the engine would receive it.
 type Resource struct {
 	URN    string
+	ID     string // the mock's physical id, <kind>-<name>, for custom resources
 	Type   string
 	Name   string
 	Parent string // URN of the parent; the stack's URN for top-level resources
@@ -91,6 +92,12 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		r.Protect = rpc.GetProtect()
 		r.IgnoreChanges = rpc.GetIgnoreChanges()
 	}
+	if args.Custom {
+		// Like real ids, mock ids name their kind, so a NAT gateway and its
+		// elastic IP of the same logical name get different ids.
+		kind := args.TypeToken[strings.LastIndex(args.TypeToken, ":")+1:]
+		r.ID = strings.ToLower(kind) + "-" + args.Name
+	}
 	m.mu.Lock()
 	m.resources = append(m.resources, r)
 	m.mu.Unlock()
@@ -98,7 +105,7 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	if !args.Custom {
 		return "", resource.PropertyMap{}, nil
 	}
-	id := args.Name + "-id"
+	id := r.ID
 	return id, m.computed(args.TypeToken, args.Name, id, args.Inputs), nil
 }
 

@@ -27,6 +27,17 @@ func (r *Result) ByURN(urn string) (Resource, bool) {
 	return Resource{}, false
 }
 
+// ByID returns the custom resource with that physical id, as found in
+// another resource's inputs (a subnet's vpcId, a route's natGatewayId).
+func (r *Result) ByID(id string) (Resource, bool) {
+	for _, res := range r.Resources {
+		if res.Custom && res.ID == id {
+			return res, true
+		}
+	}
+	return Resource{}, false
+}
+
 // Component returns the nearest component resource above res (its own URN
 // when it is one), or "" for top-level resources.
 func (r *Result) Component(res Resource) string {
@@ -180,4 +191,13 @@ func Plain(v resource.PropertyValue) any {
 	default:
 		return v.V
 	}
+}
+
+// PlainInputs returns the inputs as JSON-friendly values, secrets hidden.
+func (res Resource) PlainInputs() map[string]any {
+	m, _ := Plain(resource.NewProperty(res.Inputs)).(map[string]any)
+	if m == nil {
+		m = map[string]any{}
+	}
+	return m
 }

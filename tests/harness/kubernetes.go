@@ -1,0 +1,57 @@
+package harness
+
+import (
+	"fmt"
+	"strings"
+)
+
+// KubernetesObject is a Kubernetes object the program declares, as it would
+// be sent to the API server (secret values replaced by "[secret]").
+type KubernetesObject struct {
+	URN    string
+	Object map[string]any
+}
+
+// Kind, Namespace and Name read the object's identity.
+func (o KubernetesObject) Kind() string { s, _ := o.Object["kind"].(string); return s }
+
+func (o KubernetesObject) Namespace() string { return o.metadata("namespace") }
+
+func (o KubernetesObject) Name() string { return o.metadata("name") }
+
+func (o KubernetesObject) metadata(field string) string {
+	md, _ := o.Object["metadata"].(map[string]any)
+	s, _ := md[field].(string)
+	return s
+}
+
+// KubernetesObjects returns every Kubernetes object declared directly (Helm
+// releases, whose contents the chart renders at deploy time, are not
+// included).
+func (r *Result) KubernetesObjects() []KubernetesObject {
+	var out []KubernetesObject
+	for _, res := range r.Resources {
+		if !res.Custom || !strings.HasPrefix(res.Type, "kubernetes:") || strings.HasPrefix(res.Type, "kubernetes:helm.sh/") {
+			continue
+		}
+		parts := strings.Split(res.Type, ":")
+		if len(parts) != 3 {
+			continue
+		}
+		apiVersion := strings.TrimPrefix(parts[1], "core/")
+		obj := res.PlainInputs()
+		obj["apiVersion"] = apiVersion
+		obj["kind"] = parts[2]
+		out = append(out, KubernetesObject{URN: res.URN, Object: obj})
+	}
+	return out
+}
+
+// FileName is a stable file name for the object.
+func (o KubernetesObject) FileName() string {
+	ns := o.Namespace()
+	if ns == "" {
+		ns = "cluster"
+	}
+	return strings.ToLower(fmt.Sprintf("%s_%s_%s.yaml", o.Kind(), ns, o.Name()))
+}
