@@ -1,9 +1,7 @@
 package stacks
 
 import (
-	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
 )
 
@@ -51,6 +49,10 @@ type Config struct {
 	Network NetworkConfig
 	Cluster ClusterConfig
 	Local   LocalConfig
+	// Monitoring, Routing and Logging configure the platform layer.
+	Monitoring MonitoringConfig
+	Routing    RoutingConfig
+	Logging    LoggingConfig
 	// Domain is the environment's public DNS domain (`platform:domain`),
 	// used by the routing layer. Optional until routing is deployed.
 	Domain string
@@ -142,94 +144,29 @@ type LocalConfig struct {
 	KubeconfigPath string
 }
 
-// Source is where raw configuration values come from: Pulumi's config in a
-// real run, a map in tests. Keys are full keys such as `platform:environment`.
-type Source interface {
-	Get(key string) (string, bool)
-}
-
-// MapSource is a Source over a plain map, for tests and tools.
-type MapSource map[string]string
-
-// Get returns the raw value of key.
-func (m MapSource) Get(key string) (string, bool) { v, ok := m[key]; return v, ok }
-
-// Key returns the full config key for a project setting.
-func Key(name string) string { return Namespace + ":" + name }
-
-// knownKeys are the project keys Load reads.
-var knownKeys = []string{
-	"environment", "availabilityZones", "vpcCidr", "privateSubnetCidrs", "publicSubnetCidrs",
-	"natGateways", "flowLogRetentionDays", "clusterName", "kubernetesVersion",
-	"clusterLogRetentionDays", "endpointPublicAccess", "publicAccessCidrs", "adminRoleArns",
-	"nodes", "domain", "tags", "kubeconfigContext", "kubeconfigPath",
-}
-
-// reader collects parse problems while reading raw values.
-type reader struct {
-	src      Source
-	problems []string
-}
-
-func (r *reader) problem(key, value, allowed string) {
-	r.problems = append(r.problems, fmt.Sprintf("%s: %q is invalid: %s", key, value, allowed))
-}
-
-func (r *reader) str(name string, dst *string) {
-	if v, ok := r.src.Get(Key(name)); ok {
-		*dst = strings.TrimSpace(v)
-	}
-}
-
-func (r *reader) integer(name string, dst *int) {
-	v, ok := r.src.Get(Key(name))
-	if !ok {
-		return
-	}
-	n, err := strconv.Atoi(strings.TrimSpace(v))
-	if err != nil {
-		r.problem(Key(name), v, "must be a whole number")
-		return
-	}
-	*dst = n
-}
-
-func (r *reader) boolean(name string, dst *bool) {
-	v, ok := r.src.Get(Key(name))
-	if !ok {
-		return
-	}
-	b, err := strconv.ParseBool(strings.TrimSpace(v))
-	if err != nil {
-		r.problem(Key(name), v, "must be true or false")
-		return
-	}
-	*dst = b
-}
-
-// object decodes a structured value (Pulumi stores lists and maps as JSON).
-func (r *reader) object(name string, dst any, allowed string) {
-	v, ok := r.src.Get(Key(name))
-	if !ok {
-		return
-	}
-	dec := json.NewDecoder(strings.NewReader(v))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(dst); err != nil {
-		r.problem(Key(name), v, allowed+" ("+err.Error()+")")
-	}
-}
-
 // Load reads the stack's configuration from src, applies the environment's
 // defaults and validates the result. It returns every problem at once as a
 // *ValidationError.
 func Load(src Source) (*Config, error) {
-	r := &reader{src: src}
+	r := newReader(src)
 	c := &Config{}
+	loadAll(r, c)
+
+	applyDefaults(c)
+	problems := append(r.problems, validate(c)...)
+	if len(problems) > 0 {
+		return nil, &ValidationError{Problems: problems}
+	}
+	return c, nil
+}
+
+// loadAll reads every key into c. It reads all keys whatever the
+// environment, so KnownKeys can list them.
+func loadAll(r *reader, c *Config) {
 	var env string
 	r.str("environment", &env)
 	c.Environment = Environment(env)
-	if v, ok := src.Get("aws:region"); ok {
+	if v, ok := r.src.Get("aws:region"); ok {
 		c.Region = strings.TrimSpace(v)
 	}
 	r.object("tags", &c.Tags, "must be a map of strings")
@@ -249,37 +186,10 @@ func Load(src Source) (*Config, error) {
 	r.str("domain", &c.Domain)
 	r.str("kubeconfigContext", &c.Local.KubeconfigContext)
 	r.str("kubeconfigPath", &c.Local.KubeconfigPath)
+	loadMonitoring(r, c)
+	loadRouting(r, c)
+	loadLogging(r, c)
 
-	applyDefaults(c)
-	problems := append(r.problems, validate(c)...)
-	if len(problems) > 0 {
-		return nil, &ValidationError{Problems: problems}
-	}
-	return c, nil
-}
-
-// UnknownKeys reports `platform:` keys that Load does not read: typos in a
-// stack file. Pulumi does not list a program's config keys at run time, so
-// the tests and the plan command run this over every stack file.
-func UnknownKeys(keys []string) []string {
-	var problems []string
-	for _, k := range keys {
-		name, ok := strings.CutPrefix(k, Namespace+":")
-		if !ok {
-			continue
-		}
-		found := false
-		for _, known := range knownKeys {
-			if name == known {
-				found = true
-				break
-			}
-		}
-		if !found {
-			problems = append(problems, fmt.Sprintf("%s: unknown key; allowed keys are %s", k, strings.Join(knownKeys, ", ")))
-		}
-	}
-	return problems
 }
 
 // ValidationError lists every problem found in a stack's configuration.

@@ -61,6 +61,9 @@ const (
 // value that was set, so validation sees exactly what the user wrote.
 func applyDefaults(c *Config) {
 	c.Protect = c.Environment == Prod
+	defaultMonitoring(c)
+	defaultRouting(c)
+	defaultLogging(c)
 	if c.Environment == Local {
 		return
 	}

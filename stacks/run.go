@@ -5,13 +5,18 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/cnplatform/platform/components/cluster"
+	"github.com/cnplatform/platform/components/logging"
+	"github.com/cnplatform/platform/components/monitoring"
 	"github.com/cnplatform/platform/components/network"
+	"github.com/cnplatform/platform/components/routing"
 )
 
 // pulumiSource reads configuration from the running Pulumi program.
 type pulumiSource struct{ ctx *pulumi.Context }
 
 func (s pulumiSource) Get(key string) (string, bool) { return s.ctx.GetConfig(key) }
+
+func (s pulumiSource) IsSecret(key string) bool { return s.ctx.IsConfigSecret(key) }
 
 // Platform is what an environment is made of; later layers (routing,
 // monitoring, logging) deploy onto Provider.
@@ -22,6 +27,11 @@ type Platform struct {
 	Cluster *cluster.Cluster
 	// Provider deploys Kubernetes objects onto the environment's cluster.
 	Provider *kubernetes.Provider
+	// The platform layer, deployed in this order: monitoring first, since it
+	// installs the Prometheus Operator CRDs the others' ServiceMonitors use.
+	Monitoring *monitoring.Monitoring
+	Routing    *routing.Routing
+	Logging    *logging.Logging
 }
 
 // Run is the program main.go runs: it loads and validates the stack's
@@ -67,7 +77,7 @@ func Deploy(ctx *pulumi.Context, cfg *Config) (*Platform, error) {
 			return nil, err
 		}
 		p.Provider = prov
-		return p, nil
+		return p, deployPlatformLayer(ctx, cfg, p)
 	}
 
 	n := cfg.Network
@@ -123,5 +133,17 @@ func Deploy(ctx *pulumi.Context, cfg *Config) (*Platform, error) {
 		return nil, err
 	}
 	p.Provider = p.Cluster.Provider
-	return p, nil
+	return p, deployPlatformLayer(ctx, cfg, p)
+}
+
+// deployPlatformLayer deploys what runs on the cluster, in dependency order.
+func deployPlatformLayer(ctx *pulumi.Context, cfg *Config, p *Platform) error {
+	for _, deploy := range []func(*pulumi.Context, *Config, *Platform) error{
+		deployMonitoring, deployRouting, deployLogging,
+	} {
+		if err := deploy(ctx, cfg, p); err != nil {
+			return err
+		}
+	}
+	return nil
 }

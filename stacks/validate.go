@@ -68,6 +68,9 @@ func validate(c *Config) []string {
 			p.add(Key("tags"), k, "tag keys starting with aws: are reserved by AWS")
 		}
 	}
+	validateMonitoring(&p, c)
+	validateRouting(&p, c)
+	validateLogging(&p, c)
 	if c.Environment == Local {
 		if c.Local.KubeconfigContext == "" {
 			p.add(Key("kubeconfigContext"), "", "is required when platform:environment is local (the kubeconfig context of the existing cluster)")

@@ -214,6 +214,8 @@ func TestAddonsArePinnedAndOrdered(t *testing.T) {
 		assert.True(t, strings.HasPrefix(addons["kube-proxy"].String("addonVersion"), "v"+cfg.Cluster.KubernetesVersion+"."),
 			"kube-proxy matches the control plane's minor version")
 		assert.False(t, theCluster(t, res).Bool("bootstrapSelfManagedAddons"), "no unmanaged add-ons")
+		assert.JSONEq(t, `{"enableNetworkPolicy":"true"}`, addons["vpc-cni"].String("configurationValues"),
+			"NetworkPolicies are enforced, not just accepted")
 
 		groups := res.OfType(nodeGroupType)
 		for _, g := range groups {

@@ -42,7 +42,7 @@ func allStacks(t *testing.T) map[string]evaluated {
 			if err != nil {
 				e.err = err
 			} else {
-				e.config, e.err = stacks.Load(stacks.MapSource(sf.Config))
+				e.config, e.err = stacks.Load(stacks.StaticSource{Values: sf.Config, SecretKeys: sf.SecretKeys})
 			}
 			if e.err == nil {
 				e.result, e.err = harness.RunStack(repoRoot, name)

@@ -337,10 +337,16 @@ func NewCluster(ctx *pulumi.Context, name string, in *Args, opts ...pulumi.Resou
 	}
 	preNode := []pulumi.Resource{}
 	for _, a := range []struct {
-		name string
-		role pulumi.StringInput
-	}{{"vpc-cni", cniRole.RoleARN}, {"kube-proxy", nil}, {"eks-pod-identity-agent", nil}} {
-		addon, err := newAddon(ctx, name, a.name, addons[a.name], a.role, cl, &args, parent)
+		name, config string
+		role         pulumi.StringInput
+	}{
+		// The CNI's network policy agent enforces the platform's NetworkPolicies;
+		// without it they would be accepted and ignored.
+		{"vpc-cni", `{"enableNetworkPolicy":"true"}`, cniRole.RoleARN},
+		{"kube-proxy", "", nil},
+		{"eks-pod-identity-agent", "", nil},
+	} {
+		addon, err := newAddon(ctx, name, a.name, addons[a.name], a.config, a.role, cl, &args, parent)
 		if err != nil {
 			return nil, err
 		}
@@ -366,7 +372,7 @@ func NewCluster(ctx *pulumi.Context, name string, in *Args, opts ...pulumi.Resou
 		name string
 		role pulumi.StringInput
 	}{{"coredns", nil}, {"aws-ebs-csi-driver", ebsRole.RoleARN}} {
-		addon, err := newAddon(ctx, name, a.name, addons[a.name], a.role, cl, &args, parent, pulumi.DependsOn(nodeGroups))
+		addon, err := newAddon(ctx, name, a.name, addons[a.name], "", a.role, cl, &args, parent, pulumi.DependsOn(nodeGroups))
 		if err != nil {
 			return nil, err
 		}
@@ -432,7 +438,7 @@ func newAdminAccess(ctx *pulumi.Context, name string, args *Args, cl *eks.Cluste
 	return out, nil
 }
 
-func newAddon(ctx *pulumi.Context, name, addon, version string, role pulumi.StringInput, cl *eks.Cluster, args *Args, opts ...pulumi.ResourceOption) (*eks.Addon, error) {
+func newAddon(ctx *pulumi.Context, name, addon, version, config string, role pulumi.StringInput, cl *eks.Cluster, args *Args, opts ...pulumi.ResourceOption) (*eks.Addon, error) {
 	a := &eks.AddonArgs{
 		ClusterName:              cl.Name,
 		AddonName:                pulumi.String(addon),
@@ -443,6 +449,9 @@ func newAddon(ctx *pulumi.Context, name, addon, version string, role pulumi.Stri
 	}
 	if role != nil {
 		a.ServiceAccountRoleArn = role
+	}
+	if config != "" {
+		a.ConfigurationValues = pulumi.String(config)
 	}
 	return eks.NewAddon(ctx, name+"-"+addon, a, opts...)
 }

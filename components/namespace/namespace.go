@@ -1,0 +1,128 @@
+// Package namespace creates the namespaces the platform's own components run
+// in, each with Pod Security Admission labels and a default-deny
+// NetworkPolicy plus DNS egress, so every other flow must be allowed
+// explicitly by the component that needs it.
+package namespace
+
+import (
+	"fmt"
+
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Pod Security Standards levels.
+const (
+	Restricted = "restricted"
+	Baseline   = "baseline"
+	Privileged = "privileged"
+)
+
+// Args configures a platform namespace.
+type Args struct {
+	// Name of the namespace. Required.
+	Name string
+	// PodSecurity is the enforced Pod Security Standard. Default Restricted.
+	PodSecurity string
+	// PodSecurityReason says why a level below Restricted is needed.
+	// Required unless PodSecurity is Restricted.
+	PodSecurityReason string
+	// Labels added to the namespace. Default none.
+	Labels map[string]string
+}
+
+// Namespace is a platform namespace with its baseline policies.
+type Namespace struct {
+	pulumi.ResourceState
+
+	// Name is the namespace's name, known once it exists.
+	Name pulumi.StringOutput
+	// Resource is the Namespace object, for DependsOn.
+	Resource *corev1.Namespace
+}
+
+// New creates the namespace, its default-deny policy and DNS egress.
+// Pass the cluster's Kubernetes provider in opts (pulumi.Provider or
+// pulumi.Providers).
+func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*Namespace, error) {
+	level := args.PodSecurity
+	if level == "" {
+		level = Restricted
+	}
+	switch {
+	case args.Name == "":
+		return nil, fmt.Errorf("namespace %q: Name is required", name)
+	case level != Restricted && level != Baseline && level != Privileged:
+		return nil, fmt.Errorf("namespace %q: PodSecurity %q must be restricted, baseline or privileged", name, level)
+	case level != Restricted && args.PodSecurityReason == "":
+		return nil, fmt.Errorf("namespace %q: PodSecurity %s needs a PodSecurityReason", name, level)
+	}
+	ns := &Namespace{}
+	if err := ctx.RegisterComponentResource("platform:namespace:Namespace", name, ns, opts...); err != nil {
+		return nil, err
+	}
+	parent := pulumi.Parent(ns)
+
+	labels := pulumi.StringMap{
+		"app.kubernetes.io/part-of":          pulumi.String("platform"),
+		"pod-security.kubernetes.io/enforce": pulumi.String(level),
+		// Warn and audit at restricted, so a namespace below it still shows
+		// what keeps it there.
+		"pod-security.kubernetes.io/warn":  pulumi.String(Restricted),
+		"pod-security.kubernetes.io/audit": pulumi.String(Restricted),
+	}
+	for k, v := range args.Labels {
+		labels[k] = pulumi.String(v)
+	}
+	annotations := pulumi.StringMap{}
+	if args.PodSecurityReason != "" {
+		annotations["platform/pod-security-reason"] = pulumi.String(args.PodSecurityReason)
+	}
+	obj, err := corev1.NewNamespace(ctx, name, &corev1.NamespaceArgs{
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(args.Name), Labels: labels, Annotations: annotations},
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	ns.Resource = obj
+	ns.Name = obj.Metadata.Name().Elem()
+
+	if _, err := networkingv1.NewNetworkPolicy(ctx, name+"-default-deny", &networkingv1.NetworkPolicyArgs{
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String("default-deny"), Namespace: ns.Name},
+		Spec: &networkingv1.NetworkPolicySpecArgs{
+			PodSelector: &metav1.LabelSelectorArgs{},
+			PolicyTypes: pulumi.ToStringArray([]string{"Ingress", "Egress"}),
+		},
+	}, parent); err != nil {
+		return nil, err
+	}
+	dnsPort := func(proto string) networkingv1.NetworkPolicyPortInput {
+		return &networkingv1.NetworkPolicyPortArgs{Protocol: pulumi.String(proto), Port: pulumi.Int(53)}
+	}
+	if _, err := networkingv1.NewNetworkPolicy(ctx, name+"-allow-dns", &networkingv1.NetworkPolicyArgs{
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String("allow-dns"), Namespace: ns.Name},
+		Spec: &networkingv1.NetworkPolicySpecArgs{
+			PodSelector: &metav1.LabelSelectorArgs{},
+			PolicyTypes: pulumi.ToStringArray([]string{"Egress"}),
+			Egress: networkingv1.NetworkPolicyEgressRuleArray{&networkingv1.NetworkPolicyEgressRuleArgs{
+				To: networkingv1.NetworkPolicyPeerArray{&networkingv1.NetworkPolicyPeerArgs{
+					NamespaceSelector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.StringMap{
+						"kubernetes.io/metadata.name": pulumi.String("kube-system"),
+					}},
+					PodSelector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.StringMap{
+						"k8s-app": pulumi.String("kube-dns"),
+					}},
+				}},
+				Ports: networkingv1.NetworkPolicyPortArray{dnsPort("UDP"), dnsPort("TCP")},
+			}},
+		},
+	}, parent); err != nil {
+		return nil, err
+	}
+	if err := ctx.RegisterResourceOutputs(ns, pulumi.Map{"name": ns.Name}); err != nil {
+		return nil, err
+	}
+	return ns, nil
+}

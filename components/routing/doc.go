@@ -1,0 +1,2 @@
+// Package routing is a platform component (see the issue that builds it).
+package routing
