@@ -11,6 +11,7 @@ import (
 
 	"github.com/cnplatform/platform/stacks"
 	"github.com/cnplatform/platform/tests/harness"
+	"github.com/cnplatform/platform/tests/stackrun"
 )
 
 // repoRoot holds Pulumi.yaml and the stack files.
@@ -38,14 +39,11 @@ func allStacks(t *testing.T) map[string]evaluated {
 		}
 		for _, name := range names {
 			var e evaluated
-			sf, err := harness.LoadStackFile(repoRoot, name)
+			st, err := stackrun.Run(repoRoot, name)
 			if err != nil {
 				e.err = err
 			} else {
-				e.config, e.err = stacks.Load(stacks.StaticSource{Values: sf.Config, SecretKeys: sf.SecretKeys})
-			}
-			if e.err == nil {
-				e.result, e.err = harness.RunStack(repoRoot, name)
+				e.config, e.result = st.Config, st.Result
 			}
 			evals[name] = e
 		}

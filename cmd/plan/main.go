@@ -5,8 +5,13 @@
 //	go run ./cmd/plan -stack dev              # resource tree by component
 //	go run ./cmd/plan -stack prod -json       # every resource, inputs and outputs
 //	go run ./cmd/plan -stack prod -out DIR    # Kubernetes objects as YAML files
+//	go run ./cmd/plan -stack prod -strict     # exit 1 on a failed baseline check
 //
-// Exit codes: 0 ok, 1 the program failed, 2 invalid configuration or usage.
+// Both outputs include the security baseline checks, the monthly cost
+// estimate and the deploy-time estimate (critical path).
+//
+// Exit codes: 0 ok, 1 the program failed (or -strict and a check failed),
+// 2 invalid configuration or usage.
 package main
 
 import (
@@ -22,8 +27,13 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/cnplatform/platform/cost"
+	"github.com/cnplatform/platform/deploytime"
+	"github.com/cnplatform/platform/policy"
 	"github.com/cnplatform/platform/stacks"
 	"github.com/cnplatform/platform/tests/harness"
+	"github.com/cnplatform/platform/tests/stackrun"
+	"github.com/cnplatform/platform/zonefailure"
 )
 
 func main() {
@@ -43,9 +53,14 @@ type planResource struct {
 
 // Plan is the JSON document printed by -json.
 type Plan struct {
-	Stack     string         `json:"stack"`
-	Resources []planResource `json:"resources"`
-	Outputs   map[string]any `json:"outputs"`
+	Stack          string           `json:"stack"`
+	Resources      []planResource   `json:"resources"`
+	Outputs        map[string]any   `json:"outputs"`
+	Checks         []policy.Finding `json:"checks"`
+	CostMonthlyUSD cost.Estimate    `json:"costMonthlyUSD"`
+	CriticalPath   deploytime.Path  `json:"criticalPath"`
+	// ZoneFailure has one report per availability zone (none for local).
+	ZoneFailure []zonefailure.ZoneReport `json:"zoneFailure"`
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -55,6 +70,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	dir := fs.String("dir", ".", "directory holding Pulumi.yaml and the stack files")
 	asJSON := fs.Bool("json", false, "print the plan as JSON")
 	out := fs.String("out", "", "write the declared Kubernetes objects as YAML under this directory")
+	strict := fs.Bool("strict", false, "exit 1 when any security baseline check fails")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -64,7 +80,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 
-	res, err := harness.RunStack(*dir, *stack)
+	st, err := stackrun.Run(*dir, *stack)
 	var invalid *stacks.ValidationError
 	switch {
 	case errors.As(err, &invalid):
@@ -78,6 +94,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 
+	res := st.Result
+	checks := policy.Evaluate(res, policy.Options{Production: st.Config.Environment == stacks.Prod})
 	if *out != "" {
 		if err := writeObjects(res, *out); err != nil {
 			fmt.Fprintf(stderr, "plan: %v\n", err)
@@ -87,14 +105,68 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(toPlan(res)); err != nil {
+		p := toPlan(res)
+		p.Checks = checks
+		p.CostMonthlyUSD = cost.Monthly(res)
+		p.CriticalPath = deploytime.CriticalPath(res)
+		p.ZoneFailure = zonefailure.Simulate(res)
+		if p.ZoneFailure == nil {
+			p.ZoneFailure = []zonefailure.ZoneReport{}
+		}
+		if err := enc.Encode(p); err != nil {
 			fmt.Fprintf(stderr, "plan: %v\n", err)
 			return 1
 		}
-		return 0
+	} else {
+		printTree(stdout, res)
+		printSummary(stdout, res, checks)
 	}
-	printTree(stdout, res)
+	if failed := policy.Failures(checks); *strict && len(failed) > 0 {
+		for _, f := range failed {
+			fmt.Fprintf(stderr, "plan: check failed: %s\n", f)
+		}
+		return 1
+	}
 	return 0
+}
+
+// printSummary prints the baseline checks, the cost estimate and the
+// deploy-time estimate.
+func printSummary(w io.Writer, res *harness.Result, checks []policy.Finding) {
+	sum := policy.Summary(checks)
+	fmt.Fprintf(w, "security baseline: %d pass, %d fail, %d exempt\n", sum[policy.Pass], sum[policy.Fail], sum[policy.Exempt])
+	for _, f := range checks {
+		if f.Status != policy.Pass {
+			fmt.Fprintf(w, "  %s %s %s: %s\n", f.ID, f.Status, f.Resource, f.Message)
+		}
+	}
+	e := cost.Monthly(res)
+	fmt.Fprintf(w, "estimated cost: $%.2f/month (%s prices as of %s)\n", e.Total, e.Region, e.AsOf)
+	for _, it := range e.Items {
+		fmt.Fprintf(w, "  $%9.2f  %s\n", it.MonthlyUSD, it.Name)
+	}
+	for _, n := range e.Notes {
+		fmt.Fprintf(w, "  note: %s\n", n)
+	}
+	for _, z := range zonefailure.Simulate(res) {
+		verdict := "survives"
+		if !z.Survives {
+			verdict = "DOES NOT survive"
+		}
+		fmt.Fprintf(w, "losing %s: %s\n", z.Zone, verdict)
+		for _, c := range z.Checks {
+			mark := "ok  "
+			if !c.Survives {
+				mark = "FAIL"
+			}
+			fmt.Fprintf(w, "  %s %s: %s\n", mark, c.Capability, c.Detail)
+		}
+	}
+	p := deploytime.CriticalPath(res)
+	fmt.Fprintf(w, "estimated first deploy: %.1f minutes along the longest dependency chain:\n", p.Minutes)
+	for _, s := range p.Chain {
+		fmt.Fprintf(w, "  %5.1f min  %s\n", s.Minutes, s.Resource)
+	}
 }
 
 func toPlan(res *harness.Result) Plan {

@@ -201,3 +201,12 @@ func (res Resource) PlainInputs() map[string]any {
 	}
 	return m
 }
+
+// Array returns a list input's elements (nil when absent or not a list).
+func (res Resource) Array(path ...string) []resource.PropertyValue {
+	v := res.Get(path...)
+	if !v.IsArray() {
+		return nil
+	}
+	return v.ArrayValue()
+}

@@ -9,8 +9,6 @@ import (
 	"strings"
 
 	"sigs.k8s.io/yaml"
-
-	"github.com/cnplatform/platform/stacks"
 )
 
 // SecretPlaceholder is the value a secret config key gets offline: the
@@ -60,7 +58,7 @@ func LoadStackFile(dir, stack string) (*StackFile, error) {
 	sf := &StackFile{Name: stack, Config: map[string]string{}}
 	for key, v := range doc.Config {
 		if !strings.Contains(key, ":") {
-			key = stacks.Namespace + ":" + key
+			key = Project + ":" + key // Pulumi's rule: a bare key is the project's
 		}
 		switch v := v.(type) {
 		case string:
@@ -95,18 +93,4 @@ func (sf *StackFile) Keys() []string {
 	}
 	sort.Strings(keys)
 	return keys
-}
-
-// RunStack evaluates stacks.Run, the function main.go runs, for the stack
-// file Pulumi.<stack>.yaml in dir. Invalid configuration is returned as a
-// *stacks.ValidationError (unknown keys included).
-func RunStack(dir, stack string) (*Result, error) {
-	sf, err := LoadStackFile(dir, stack)
-	if err != nil {
-		return nil, err
-	}
-	if unknown := stacks.UnknownKeys(sf.Keys()); len(unknown) > 0 {
-		return nil, &stacks.ValidationError{Problems: unknown}
-	}
-	return Run(stack, sf.Config, sf.SecretKeys, stacks.Run)
 }
