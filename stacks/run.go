@@ -126,9 +126,10 @@ func Deploy(ctx *pulumi.Context, cfg *Config) (*Platform, error) {
 			Labels:         cl.Nodes.Labels,
 			Taints:         taints,
 		},
-		Tags:    cfg.Tags,
-		Protect: cfg.Protect,
-	}, pulumi.DependsOn([]pulumi.Resource{net}))
+		NodesDependOn: []pulumi.Resource{net},
+		Tags:          cfg.Tags,
+		Protect:       cfg.Protect,
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -132,6 +132,18 @@ func TestNATGatewaysPerEnvironment(t *testing.T) {
 	}, cloudEnvs...)
 }
 
+func TestNodesWaitForEgress(t *testing.T) {
+	forEachStack(t, func(t *testing.T, res *harness.Result, cfg *stacks.Config) {
+		for _, g := range res.OfType("aws:eks/nodeGroup:NodeGroup") {
+			for _, r := range res.OfType("aws:ec2/route:Route") {
+				if r.String("natGatewayId") != "" {
+					assert.True(t, g.DependsOnURN(r.URN), "%s must launch after the egress route %s", g.Name, r.Name)
+				}
+			}
+		}
+	}, cloudEnvs...)
+}
+
 func TestFlowLogsAndDefaultSecurityGroup(t *testing.T) {
 	forEachStack(t, func(t *testing.T, res *harness.Result, cfg *stacks.Config) {
 		vpc := res.OfType("aws:ec2/vpc:Vpc")[0]

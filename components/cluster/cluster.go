@@ -57,6 +57,10 @@ type Args struct {
 	LogRetentionDays int
 	// Nodes shapes each per-AZ managed node group. Defaults in NodeArgs.
 	Nodes NodeArgs
+	// NodesDependOn must exist before nodes launch: the network's NAT
+	// gateways and routes, without which nodes cannot pull images or join.
+	// Default none.
+	NodesDependOn []pulumi.Resource
 	// Tags are added to every AWS resource. Default none.
 	Tags map[string]string
 	// Protect marks the cluster, its KMS key, log group and node groups
@@ -473,7 +477,7 @@ func newNodeGroups(ctx *pulumi.Context, name string, args *Args, cl *eks.Cluster
 	if err != nil {
 		return nil, nil, err
 	}
-	deps := append([]pulumi.Resource{}, after...)
+	deps := append(append([]pulumi.Resource{}, after...), args.NodesDependOn...)
 	for i, arn := range NodeRoleManagedPolicies {
 		att, err := iam.NewRolePolicyAttachment(ctx, fmt.Sprintf("%s-node-%d", name, i), &iam.RolePolicyAttachmentArgs{
 			Role:      nodeRole.Name,
