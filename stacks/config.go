@@ -189,7 +189,6 @@ func loadAll(r *reader, c *Config) {
 	loadMonitoring(r, c)
 	loadRouting(r, c)
 	loadLogging(r, c)
-
 }
 
 // ValidationError lists every problem found in a stack's configuration.

@@ -2,6 +2,7 @@ package stacks
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -236,4 +237,27 @@ func TestUnknownKeys(t *testing.T) {
 	require.Len(t, problems, 1)
 	assert.Contains(t, problems[0], "platform:availabilityZone: unknown key")
 	assert.Contains(t, problems[0], "availabilityZones")
+}
+
+func TestSecretsMustBePulumiSecrets(t *testing.T) {
+	r := newReader(StaticSource{Values: map[string]string{"platform:a": "hunter2", "platform:b": "hidden"}, SecretKeys: []string{"platform:b"}})
+	var a, b, missing Secret
+	r.secret("a", &a)
+	r.secret("b", &b)
+	r.secret("c", &missing)
+	require.Len(t, r.problems, 1)
+	assert.Contains(t, r.problems[0], "platform:a: a plaintext value is invalid")
+	assert.NotContains(t, r.problems[0], "hunter2", "the message never repeats the value")
+	assert.False(t, a.IsSet())
+	assert.True(t, b.IsSet())
+	assert.False(t, missing.IsSet())
+	assert.Equal(t, "[secret platform:b]", b.String(), "printing a secret never shows it")
+	assert.NotContains(t, fmt.Sprintf("%v %+v %#v", b, b, b), "hidden")
+}
+
+func TestKnownKeysAreTheKeysLoadReads(t *testing.T) {
+	keys := KnownKeys()
+	for _, k := range []string{"environment", "availabilityZones", "nodes", "kubeconfigContext"} {
+		assert.Contains(t, keys, k)
+	}
 }

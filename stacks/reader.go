@@ -160,9 +160,7 @@ func (r *reader) secret(name string, dst *Secret) {
 // KnownKeys lists every `platform:` key Load reads.
 func KnownKeys() []string {
 	r := newReader(MapSource{})
-	c := &Config{}
-	_ = c
-	loadAll(r, c)
+	loadAll(r, &Config{})
 	keys := make([]string, 0, len(r.asked))
 	for k := range r.asked {
 		keys = append(keys, k)
