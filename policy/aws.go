@@ -369,14 +369,17 @@ func checkVolumeEncryption(in *input) []Finding {
 	return out
 }
 
+// StatefulTypes are the resource types whose loss costs data or hours:
+// protected in prod (S24).
+var StatefulTypes = []string{eksCluster, kmsKey, logGroup, vpcType, nodeGroup, bucketType, bucketV2Type, "aws:rds/instance:Instance"}
+
 func checkProtection(in *input) []Finding {
 	if !in.opts.Production {
 		return []Finding{pass("", "not a production stack: protection is not required")}
 	}
-	stateful := []string{eksCluster, kmsKey, logGroup, vpcType, nodeGroup, bucketType, bucketV2Type, "aws:rds/instance:Instance"}
 	var out []Finding
 	for _, r := range in.res.Resources {
-		if !slices.Contains(stateful, r.Type) {
+		if !slices.Contains(StatefulTypes, r.Type) {
 			continue
 		}
 		if r.Protect {

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cnplatform/platform/policy"
 	"github.com/cnplatform/platform/stacks"
 	"github.com/cnplatform/platform/tests/harness"
 )
@@ -184,9 +185,8 @@ func TestNetworkIsProtectedInProdOnly(t *testing.T) {
 		vpc := res.OfType("aws:ec2/vpc:Vpc")[0]
 		assert.Equal(t, cfg.Environment == stacks.Prod, vpc.Protect, "VPC protect in %s", cfg.Environment)
 		for _, r := range res.Resources {
-			if r.Custom && r.Type != "aws:cloudwatch/logGroup:LogGroup" && r.Type != "aws:ec2/vpc:Vpc" &&
-				r.Type != "aws:eks/cluster:Cluster" && r.Type != "aws:kms/key:Key" && r.Type != "aws:eks/nodeGroup:NodeGroup" {
-				assert.False(t, r.Protect, "%s needs no protection", r.URN)
+			if r.Protect {
+				assert.Contains(t, policy.StatefulTypes, r.Type, "only stateful or costly resources are protected: %s", r.URN)
 			}
 		}
 	}, cloudEnvs...)

@@ -97,3 +97,18 @@ func TestDataSourceCallsFail(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "must not look anything up")
 }
+
+func TestRenderedSecretsKeepTheirShape(t *testing.T) {
+	res, err := Run("x", nil, nil, func(ctx *pulumi.Context) error {
+		_, err := corev1.NewSecret(ctx, "s", &corev1.SecretArgs{
+			Metadata:   &metav1.ObjectMetaArgs{Name: pulumi.String("s"), Namespace: pulumi.String("n")},
+			StringData: pulumi.ToSecret(pulumi.StringMap{"token": pulumi.String("t0ken")}).(pulumi.StringMapOutput),
+			Data:       pulumi.StringMap{"ca.crt": pulumi.ToSecret(pulumi.String("Y2E=")).(pulumi.StringOutput)},
+		})
+		return err
+	})
+	require.NoError(t, err)
+	obj := res.KubernetesObjects()[0].Object
+	assert.Equal(t, map[string]any{"token": "[secret]"}, obj["stringData"], "a secret map stays a map")
+	assert.Equal(t, map[string]any{"ca.crt": "W3NlY3JldF0="}, obj["data"], "hidden data stays valid base64")
+}

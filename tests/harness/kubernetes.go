@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"encoding/base64"
 	"fmt"
 	"strings"
 )
@@ -42,6 +43,16 @@ func (r *Result) KubernetesObjects() []KubernetesObject {
 		obj := res.PlainInputs()
 		obj["apiVersion"] = apiVersion
 		obj["kind"] = parts[2]
+		if parts[2] == "Secret" && apiVersion == "v1" {
+			// data values are base64; keep hidden values valid base64.
+			if data, ok := obj["data"].(map[string]any); ok {
+				for k, v := range data {
+					if v == "[secret]" {
+						data[k] = base64.StdEncoding.EncodeToString([]byte("[secret]"))
+					}
+				}
+			}
+		}
 		out = append(out, KubernetesObject{URN: res.URN, Object: obj})
 	}
 	return out

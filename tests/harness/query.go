@@ -157,16 +157,17 @@ func (res Resource) IsSecret(path ...string) bool {
 }
 
 // Plain converts inputs to JSON-friendly values. Secret values are replaced
-// by "[secret]" so they never reach plan output or files.
+// by "[secret]" so they never reach plan output or files; a secret map or
+// list keeps its shape (a Secret's stringData stays a map of keys).
 func Plain(v resource.PropertyValue) any {
 	switch {
 	case v.IsSecret():
-		return "[secret]"
+		return redact(v.SecretValue().Element)
 	case v.IsComputed() || v.IsOutput() && !v.OutputValue().Known:
 		return "[unknown]"
 	case v.IsOutput():
 		if v.OutputValue().Secret {
-			return "[secret]"
+			return redact(v.OutputValue().Element)
 		}
 		return Plain(v.OutputValue().Element)
 	case v.IsObject():
@@ -190,6 +191,24 @@ func Plain(v resource.PropertyValue) any {
 		return nil
 	default:
 		return v.V
+	}
+}
+
+// redact keeps the shape of a secret value and hides every scalar in it.
+func redact(v resource.PropertyValue) any {
+	switch p := Plain(v).(type) {
+	case map[string]any:
+		for k := range p {
+			p[k] = "[secret]"
+		}
+		return p
+	case []any:
+		for i := range p {
+			p[i] = "[secret]"
+		}
+		return p
+	default:
+		return "[secret]"
 	}
 }
 
