@@ -396,36 +396,70 @@ func checkProtection(in *input) []Finding {
 	return out
 }
 
+// StateBucketTag marks an S3 bucket as a Pulumi state backend (S26); the
+// bootstrap project tags its bucket with StateBucketPurpose.
+const (
+	StateBucketTag     = "platform/purpose"
+	StateBucketPurpose = "pulumi-state"
+)
+
 func checkStateBackend(in *input) []Finding {
 	var out []Finding
 	buckets := append(in.res.OfType(bucketType), in.res.OfType(bucketV2Type)...)
 	for _, b := range buckets {
+		if b.String("tags", StateBucketTag) != StateBucketPurpose {
+			continue
+		}
 		var problems []string
-		if !in.bucketHas(b, "aws:s3/bucketVersioningV2:BucketVersioningV2", "aws:s3/bucketVersioning:BucketVersioning") && !b.Bool("versioning", "enabled") {
-			problems = append(problems, "versioning off")
+		versioned := b.Bool("versioning", "enabled")
+		for _, v := range in.bucketResources(b, "aws:s3/bucketVersioningV2:BucketVersioningV2") {
+			versioned = versioned || v.String("versioningConfiguration", "status") == "Enabled"
 		}
-		if !in.bucketHas(b, "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
-			"aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration") &&
-			b.Get("serverSideEncryptionConfiguration").IsNull() {
-			problems = append(problems, "no KMS encryption configured")
+		if !versioned {
+			problems = append(problems, "versioning not Enabled")
 		}
-		if !in.bucketHas(b, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock") {
-			problems = append(problems, "public access not blocked")
+		kmsEncrypted := false
+		for _, e := range in.bucketResources(b, "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2") {
+			for i := range e.Array("rules") {
+				alg := e.String("rules", fmt.Sprint(i), "applyServerSideEncryptionByDefault", "sseAlgorithm")
+				kmsEncrypted = kmsEncrypted || strings.HasPrefix(alg, "aws:kms")
+			}
 		}
-		out = append(out, verdict(b.URN, "encrypted, versioned, public access blocked", problems))
+		if !kmsEncrypted {
+			problems = append(problems, "not encrypted with KMS (sseAlgorithm aws:kms)")
+		}
+		blocked := false
+		for _, p := range in.bucketResources(b, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock") {
+			blocked = blocked || p.Bool("blockPublicAcls") && p.Bool("blockPublicPolicy") && p.Bool("ignorePublicAcls") && p.Bool("restrictPublicBuckets")
+		}
+		if !blocked {
+			problems = append(problems, "public access not blocked (all four settings)")
+		}
+		tlsOnly := false
+		for _, p := range in.bucketResources(b, "aws:s3/bucketPolicy:BucketPolicy") {
+			for _, st := range parsePolicy(p.String("policy")) {
+				if st.Effect == "Deny" && fmt.Sprint(st.Condition["Bool"]["aws:SecureTransport"]) == "false" {
+					tlsOnly = true
+				}
+			}
+		}
+		if !tlsOnly {
+			problems = append(problems, "no policy denying requests without TLS (aws:SecureTransport)")
+		}
+		out = append(out, verdict(b.URN, "state bucket: KMS-encrypted, versioned, private, TLS only", problems))
 	}
 	return out
 }
 
-func (in *input) bucketHas(b harness.Resource, types ...string) bool {
-	for _, t := range types {
-		for _, r := range in.res.OfType(t) {
-			if r.String("bucket") == b.ID || r.String("bucket") == b.String("bucket") {
-				return true
-			}
+// bucketResources returns the resources of typ configuring bucket b.
+func (in *input) bucketResources(b harness.Resource, typ string) []harness.Resource {
+	var out []harness.Resource
+	for _, r := range in.res.OfType(typ) {
+		if r.String("bucket") == b.ID || (b.String("bucket") != "" && r.String("bucket") == b.String("bucket")) {
+			out = append(out, r)
 		}
 	}
-	return false
+	return out
 }
 
 func checkListeners(in *input) []Finding {

@@ -138,7 +138,13 @@ func TestChecksCatchViolations(t *testing.T) {
 		{"chart version range", "S25", result(r(helmRelease, "h", map[string]any{"chart": "x", "version": "^1.2", "namespace": "x"})), Options{}, "not exact"},
 		{"latest image tag in values", "S25", result(r(helmRelease, "h", map[string]any{"chart": "x", "version": "1.2.3", "namespace": "x", "values": map[string]any{"image": map[string]any{"tag": "latest"}}})), Options{}, `image tag "latest"`},
 		{"unpinned hand-written image", "S25", result(k8s("apps/v1:Deployment", "d", deployment(map[string]any{"image": "nginx"}))), Options{}, "not pinned"},
-		{"open state bucket", "S26", result(r(bucketV2Type, "state", map[string]any{})), Options{}, "public access not blocked"},
+		{"open state bucket", "S26", result(r(bucketV2Type, "state", stateTags)), Options{}, "public access not blocked"},
+		{"suspended versioning", "S26", result(r(bucketV2Type, "state", stateTags),
+			r("aws:s3/bucketVersioningV2:BucketVersioningV2", "v", map[string]any{"bucket": "bucketv2-state", "versioningConfiguration": map[string]any{"status": "Suspended"}})), Options{}, "versioning not Enabled"},
+		{"SSE-S3 instead of KMS", "S26", result(r(bucketV2Type, "state", stateTags),
+			r("aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2", "e", map[string]any{"bucket": "bucketv2-state",
+				"rules": []any{map[string]any{"applyServerSideEncryptionByDefault": map[string]any{"sseAlgorithm": "AES256"}}}})), Options{}, "not encrypted with KMS"},
+		{"state over plain HTTP", "S26", result(r(bucketV2Type, "state", stateTags)), Options{}, "without TLS"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.id+" "+tc.name, func(t *testing.T) {
@@ -153,6 +159,8 @@ func TestChecksCatchViolations(t *testing.T) {
 	fs := findings(t, result(sec), "S17", Options{})
 	assert.Empty(t, Failures(fs))
 }
+
+var stateTags = map[string]any{"tags": map[string]any{StateBucketTag: StateBucketPurpose}}
 
 func deployment(container map[string]any) map[string]any {
 	c := map[string]any{"name": "app", "image": "nginx:1.27.3"}

@@ -101,6 +101,10 @@ type ClusterConfig struct {
 	// AdminRoleARNs (`platform:adminRoleArns`): IAM roles given cluster-admin
 	// through EKS access entries. Required in prod.
 	AdminRoleARNs []string
+	// ViewerRoleARNs (`platform:viewerRoleArns`): IAM roles given read-only
+	// access (AmazonEKSViewPolicy), e.g. the CI role that runs `pulumi
+	// preview` on pull requests. Never an admin: any branch can assume it.
+	ViewerRoleARNs []string
 	// Nodes (`platform:nodes`): the managed node group of each AZ.
 	Nodes NodeConfig
 }
@@ -182,6 +186,7 @@ func loadAll(r *reader, c *Config) {
 	r.boolean("endpointPublicAccess", &c.Cluster.EndpointPublicAccess)
 	r.object("publicAccessCidrs", &c.Cluster.PublicAccessCIDRs, "must be a list of CIDR blocks")
 	r.object("adminRoleArns", &c.Cluster.AdminRoleARNs, "must be a list of IAM role ARNs")
+	r.object("viewerRoleArns", &c.Cluster.ViewerRoleARNs, "must be a list of IAM role ARNs")
 	r.object("nodes", &c.Cluster.Nodes, "must be an object with instanceTypes, capacityType, minSize, desiredSize, maxSize, diskSizeGiB, maxUnavailable, labels, taints")
 	r.str("domain", &c.Domain)
 	r.str("kubeconfigContext", &c.Local.KubeconfigContext)

@@ -109,6 +109,8 @@ func TestLoadRejectsBadConfig(t *testing.T) {
 			"platform:adminRoleArns", "[]", "at least one admin role"},
 		{"admin ARN is a user", with(validProd(), map[string]string{"platform:adminRoleArns": `["arn:aws:iam::111122223333:user/alice"]`}),
 			"platform:adminRoleArns[0]", `"arn:aws:iam::111122223333:user/alice"`, "IAM role ARN"},
+		{"viewer is also an admin", with(validProd(), map[string]string{"platform:viewerRoleArns": `["arn:aws:iam::111122223333:role/platform-admin"]`}),
+			"platform:viewerRoleArns[0]", `"arn:aws:iam::111122223333:role/platform-admin"`, "already listed in platform:adminRoleArns"},
 		{"node min above max", with(validProd(), map[string]string{"platform:nodes": `{"minSize":4,"desiredSize":4,"maxSize":3}`}),
 			"platform:nodes.minSize", "4", "must not exceed maxSize (3)"},
 		{"desired outside bounds", with(validProd(), map[string]string{"platform:nodes": `{"minSize":1,"desiredSize":9,"maxSize":3}`}),

@@ -1,21 +1,321 @@
 package stacks
 
 import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/cnplatform/platform/components/monitoring"
+	"github.com/cnplatform/platform/components/routing"
 )
 
-// MonitoringConfig configures the monitoring layer.
-type MonitoringConfig struct{}
+// MonitoringConfig configures the monitoring layer (docs/monitoring.md).
+type MonitoringConfig struct {
+	// Enabled (`platform:monitoring`): default true when
+	// platform:grafanaAdminPassword is set, else false.
+	Enabled    bool
+	enabledSet bool
+	// Prometheus (`platform:prometheus`): replicas, retention, volume and
+	// the series count it is sized for; defaults per environment.
+	Prometheus PrometheusConfig
+	// Alertmanager (`platform:alertmanager`): replicas, volume, routing intervals.
+	Alertmanager AlertmanagerConfig
+	// StorageClass (`platform:monitoringStorageClass`): default "gp3" (made
+	// by the cluster component) in cloud environments, "" (the cluster's
+	// default class) in local.
+	StorageClass string
+	// SLO (`platform:slo`): the gateway's objectives.
+	SLO SLOConfig
+	// Receiver secrets (`platform:alertSlackWebhookUrl`,
+	// `platform:alertPagerdutyRoutingKey`, `platform:alertWebhookUrl`,
+	// `platform:alertHeartbeatUrl`) and Grafana's admin password
+	// (`platform:grafanaAdminPassword`, required when monitoring is on).
+	SlackWebhookURL, PagerDutyRoutingKey, WebhookURL, HeartbeatURL, GrafanaAdminPassword Secret
+}
+
+// PrometheusConfig is `platform:prometheus`.
+type PrometheusConfig struct {
+	// Replicas: 1 in dev and local, 2 in staging and prod (at least 2 in prod).
+	Replicas int `json:"replicas,omitempty"`
+	// Retention: 3d dev, 7d staging, 15d prod, 1d local.
+	Retention string `json:"retention,omitempty"`
+	// VolumeSizeGiB: 10 dev, 30 staging, 100 prod, 5 local. The TSDB is
+	// capped at 85 % of it.
+	VolumeSizeGiB int `json:"volumeSizeGiB,omitempty"`
+	// ExpectedActiveSeries: 200k dev, 500k staging, 1M prod, 100k local;
+	// memory and CPU follow the sizing rule.
+	ExpectedActiveSeries int `json:"expectedActiveSeries,omitempty"`
+	// ScrapeInterval: default 30s.
+	ScrapeInterval string `json:"scrapeInterval,omitempty"`
+}
+
+// AlertmanagerConfig is `platform:alertmanager`.
+type AlertmanagerConfig struct {
+	// Replicas: 1 in dev and local, 3 in staging and prod (at least 3 in prod).
+	Replicas int `json:"replicas,omitempty"`
+	// VolumeSizeGiB: default 2.
+	VolumeSizeGiB int `json:"volumeSizeGiB,omitempty"`
+	// SlackChannel: default "" (the webhook's own channel).
+	SlackChannel string `json:"slackChannel,omitempty"`
+	// CriticalRepeatInterval (default 1h), WarningRepeatInterval (default 12h).
+	CriticalRepeatInterval string `json:"criticalRepeatInterval,omitempty"`
+	WarningRepeatInterval  string `json:"warningRepeatInterval,omitempty"`
+}
+
+// SLOConfig is `platform:slo`.
+type SLOConfig struct {
+	// Availability: share of gateway requests that must not be 5xx; default 0.999.
+	Availability float64 `json:"availability,omitempty"`
+	// Latency: share of requests faster than LatencyThresholdMs; default 0.99.
+	Latency float64 `json:"latency,omitempty"`
+	// LatencyThresholdMs: an Envoy bucket bound; default 500.
+	LatencyThresholdMs int `json:"latencyThresholdMs,omitempty"`
+}
+
+type monitoringDefaults struct {
+	prometheusReplicas, alertmanagerReplicas, volumeGiB, series int
+	retention, storageClass                                     string
+}
+
+var monitoringDefaultsByEnvironment = map[Environment]monitoringDefaults{
+	Dev:     {1, 1, 10, 200000, "3d", "gp3"},
+	Staging: {2, 3, 30, 500000, "7d", "gp3"},
+	Prod:    {2, 3, 100, 1000000, "15d", "gp3"},
+	Local:   {1, 1, 5, 100000, "1d", ""},
+}
+
+var (
+	durationPattern     = regexp.MustCompile(`^([0-9]+(ms|s|m|h|d|w|y))+$`)
+	durationPart        = regexp.MustCompile(`([0-9]+)(ms|s|m|h|d|w|y)`)
+	storageClassPattern = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$`)
+)
 
 // loadMonitoring reads the monitoring keys (read every key unconditionally, so
 // KnownKeys lists them).
-func loadMonitoring(r *reader, c *Config) {}
+func loadMonitoring(r *reader, c *Config) {
+	m := &c.Monitoring
+	if _, ok := r.src.Get(Key("monitoring")); ok {
+		m.enabledSet = true
+	}
+	r.boolean("monitoring", &m.Enabled)
+	r.object("prometheus", &m.Prometheus, "must be an object with replicas, retention, volumeSizeGiB, expectedActiveSeries, scrapeInterval")
+	r.object("alertmanager", &m.Alertmanager, "must be an object with replicas, volumeSizeGiB, slackChannel, criticalRepeatInterval, warningRepeatInterval")
+	r.str("monitoringStorageClass", &m.StorageClass)
+	r.object("slo", &m.SLO, "must be an object with availability, latency, latencyThresholdMs")
+	r.secret("alertSlackWebhookUrl", &m.SlackWebhookURL)
+	r.secret("alertPagerdutyRoutingKey", &m.PagerDutyRoutingKey)
+	r.secret("alertWebhookUrl", &m.WebhookURL)
+	r.secret("alertHeartbeatUrl", &m.HeartbeatURL)
+	r.secret("grafanaAdminPassword", &m.GrafanaAdminPassword)
+}
 
 // defaultMonitoring fills what the stack file left out, per environment.
-func defaultMonitoring(c *Config) {}
+func defaultMonitoring(c *Config) {
+	m := &c.Monitoring
+	if !m.enabledSet {
+		m.Enabled = m.GrafanaAdminPassword.IsSet()
+	}
+	d, ok := monitoringDefaultsByEnvironment[c.Environment]
+	if !ok {
+		return
+	}
+	seti := func(dst *int, v int) {
+		if *dst == 0 {
+			*dst = v
+		}
+	}
+	sets := func(dst *string, v string) {
+		if *dst == "" {
+			*dst = v
+		}
+	}
+	p := &m.Prometheus
+	seti(&p.Replicas, d.prometheusReplicas)
+	seti(&p.VolumeSizeGiB, d.volumeGiB)
+	seti(&p.ExpectedActiveSeries, d.series)
+	sets(&p.Retention, d.retention)
+	sets(&p.ScrapeInterval, "30s")
+	a := &m.Alertmanager
+	seti(&a.Replicas, d.alertmanagerReplicas)
+	seti(&a.VolumeSizeGiB, 2)
+	sets(&a.CriticalRepeatInterval, "1h")
+	sets(&a.WarningRepeatInterval, "12h")
+	sets(&m.StorageClass, d.storageClass)
+	if m.SLO.Availability == 0 {
+		m.SLO.Availability = 0.999
+	}
+	if m.SLO.Latency == 0 {
+		m.SLO.Latency = 0.99
+	}
+	seti(&m.SLO.LatencyThresholdMs, 500)
+}
+
+// durationSeconds parses a Prometheus duration (validated by durationPattern).
+func durationSeconds(s string) float64 {
+	unit := map[string]float64{"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
+	total := 0.0
+	for _, m := range durationPart.FindAllStringSubmatch(s, -1) {
+		n, _ := strconv.Atoi(m[1])
+		total += float64(n) * unit[m[2]]
+	}
+	return total
+}
 
 // validateMonitoring adds a problem for every bad value.
-func validateMonitoring(p *problems, c *Config) {}
+func validateMonitoring(p *problems, c *Config) {
+	m := c.Monitoring
+	if !m.Enabled {
+		return
+	}
+	if !m.GrafanaAdminPassword.IsSet() {
+		p.add(Key("grafanaAdminPassword"), "", "is required when monitoring is on (platform:monitoring): set it with `pulumi config set --secret %s <password>`", Key("grafanaAdminPassword"))
+	}
+	pk := func(f string) string { return Key("prometheus") + "." + f }
+	ak := func(f string) string { return Key("alertmanager") + "." + f }
+	pr, am := m.Prometheus, m.Alertmanager
+	minProm, minAM := 1, 1
+	if c.Environment == Prod {
+		minProm, minAM = 2, 3
+	}
+	if pr.Replicas < minProm || pr.Replicas > 5 {
+		p.add(pk("replicas"), pr.Replicas, "must be between %d and 5 in %s (prod runs 2+ for high availability)", minProm, c.Environment)
+	}
+	if am.Replicas < minAM || am.Replicas > 5 {
+		p.add(ak("replicas"), am.Replicas, "must be between %d and 5 in %s (prod runs 3 so a zone loss keeps a quorum)", minAM, c.Environment)
+	}
+	durations := []struct{ key, value string }{
+		{pk("retention"), pr.Retention}, {pk("scrapeInterval"), pr.ScrapeInterval},
+		{ak("criticalRepeatInterval"), am.CriticalRepeatInterval}, {ak("warningRepeatInterval"), am.WarningRepeatInterval},
+	}
+	durationsOK := true
+	for _, d := range durations {
+		if !durationPattern.MatchString(d.value) {
+			p.add(d.key, d.value, "must be a Prometheus duration such as 15d, 12h or 30s")
+			durationsOK = false
+		}
+	}
+	if pr.VolumeSizeGiB < 5 || pr.VolumeSizeGiB > 16384 {
+		p.add(pk("volumeSizeGiB"), pr.VolumeSizeGiB, "must be between 5 and 16384 GiB")
+	}
+	if am.VolumeSizeGiB < 1 || am.VolumeSizeGiB > 100 {
+		p.add(ak("volumeSizeGiB"), am.VolumeSizeGiB, "must be between 1 and 100 GiB")
+	}
+	if pr.ExpectedActiveSeries < 1000 || pr.ExpectedActiveSeries > 20000000 {
+		p.add(pk("expectedActiveSeries"), pr.ExpectedActiveSeries, "must be between 1000 and 20000000 (one Prometheus beyond that needs sharding)")
+	}
+	if durationsOK && pr.VolumeSizeGiB >= 5 && pr.ExpectedActiveSeries >= 1000 {
+		interval := int(durationSeconds(pr.ScrapeInterval))
+		need := float64(monitoring.DiskBytesPerDay(pr.ExpectedActiveSeries, max(interval, 1))) * durationSeconds(pr.Retention) / 86400
+		capBytes := float64(monitoring.RetentionSizeBytes(int64(pr.VolumeSizeGiB) << 30))
+		if need > capBytes {
+			p.add(pk("volumeSizeGiB"), pr.VolumeSizeGiB, "is too small for %s of %d series at %s (about %.0f GiB at 2 bytes per sample, and the TSDB may use only 85%% of the volume): raise it to at least %d",
+				pr.Retention, pr.ExpectedActiveSeries, pr.ScrapeInterval, need/(1<<30), int(need/0.85/(1<<30))+1)
+		}
+	}
+	if m.StorageClass != "" && !storageClassPattern.MatchString(m.StorageClass) {
+		p.add(Key("monitoringStorageClass"), m.StorageClass, "must be a StorageClass name such as gp3")
+	}
+	for key, v := range map[string]float64{"availability": m.SLO.Availability, "latency": m.SLO.Latency} {
+		if v <= 0.5 || v >= 1 {
+			p.add(Key("slo")+"."+key, v, "must be a share between 0.5 and 1 (exclusive), such as 0.999")
+		}
+	}
+	if !slices.Contains(monitoring.EnvoyLatencyBuckets(), m.SLO.LatencyThresholdMs) {
+		p.add(Key("slo")+".latencyThresholdMs", m.SLO.LatencyThresholdMs, "must be one of Envoy's histogram bucket bounds in ms: %v", monitoring.EnvoyLatencyBuckets())
+	}
+}
 
-// deployMonitoring builds the monitoring component onto p.Provider.
-func deployMonitoring(ctx *pulumi.Context, cfg *Config, p *Platform) error { return nil }
+func secretInput(s Secret) pulumi.StringInput {
+	if !s.IsSet() {
+		return nil
+	}
+	return s.Output()
+}
+
+// MonitoringArgs turns the configuration into the component's Args (also
+// used by cmd/plan to write the generated files).
+func MonitoringArgs(cfg *Config) *monitoring.Args {
+	m := cfg.Monitoring
+	cluster := cfg.Cluster.Name
+	if cfg.Environment == Local {
+		cluster = cfg.Local.KubeconfigContext
+	}
+	args := &monitoring.Args{
+		ClusterName:  cluster,
+		Environment:  string(cfg.Environment),
+		EKS:          cfg.Environment != Local,
+		ZoneSpread:   cfg.Environment != Local,
+		StorageClass: m.StorageClass,
+		Prometheus: monitoring.PrometheusArgs{
+			Replicas: m.Prometheus.Replicas, Retention: m.Prometheus.Retention, VolumeSizeGiB: m.Prometheus.VolumeSizeGiB,
+			ExpectedSeries: m.Prometheus.ExpectedActiveSeries, ScrapeInterval: m.Prometheus.ScrapeInterval,
+		},
+		Alertmanager: monitoring.AlertmanagerArgs{Replicas: m.Alertmanager.Replicas, VolumeSizeGiB: m.Alertmanager.VolumeSizeGiB},
+		Routing: monitoring.RoutingArgs{
+			SlackChannel:           m.Alertmanager.SlackChannel,
+			CriticalRepeatInterval: m.Alertmanager.CriticalRepeatInterval,
+			WarningRepeatInterval:  m.Alertmanager.WarningRepeatInterval,
+			// Which receivers exist; NewMonitoring derives the same from
+			// Secrets, GeneratedFiles reads these.
+			Slack: m.SlackWebhookURL.IsSet(), PagerDuty: m.PagerDutyRoutingKey.IsSet(),
+			Webhook: m.WebhookURL.IsSet(), Heartbeat: m.HeartbeatURL.IsSet(),
+		},
+		Rules: monitoring.RuleArgs{
+			GatewayNamespace:      routing.EnvoyGatewayNamespace,
+			AvailabilityObjective: m.SLO.Availability,
+			LatencyObjective:      m.SLO.Latency,
+			LatencyThresholdMs:    m.SLO.LatencyThresholdMs,
+			LogAgentJob:           cfg.Logging.Agent,
+			LogAgentDaemonSet:     cfg.Logging.Agent,
+		},
+		Secrets: monitoring.ReceiverSecrets{
+			SlackWebhookURL:     secretInput(m.SlackWebhookURL),
+			PagerDutyRoutingKey: secretInput(m.PagerDutyRoutingKey),
+			WebhookURL:          secretInput(m.WebhookURL),
+			HeartbeatURL:        secretInput(m.HeartbeatURL),
+		},
+		GrafanaAdminPassword: secretInput(m.GrafanaAdminPassword),
+	}
+	if cfg.Environment != Local && cfg.Network.VpcCIDR != "" {
+		// On EKS the API server's private endpoint and every node sit in
+		// the VPC.
+		args.APIServerCIDRs = []string{cfg.Network.VpcCIDR}
+		args.ScrapeCIDRs = []string{cfg.Network.VpcCIDR}
+	}
+	return args
+}
+
+// deployMonitoring builds the monitoring component onto p.Provider. In
+// local there is no AWS: the default StorageClass and no zone spreading.
+func deployMonitoring(ctx *pulumi.Context, cfg *Config, p *Platform) error {
+	if !cfg.Monitoring.Enabled {
+		return nil
+	}
+	opts := []pulumi.ResourceOption{pulumi.Provider(p.Provider)}
+	if p.Cluster != nil {
+		// The gp3 StorageClass and the nodes come from the cluster component.
+		opts = append(opts, pulumi.DependsOn([]pulumi.Resource{p.Cluster}))
+	}
+	comp, err := monitoring.NewMonitoring(ctx, "monitoring", MonitoringArgs(cfg), opts...)
+	if err != nil {
+		return fmt.Errorf("monitoring: %w", err)
+	}
+	p.Monitoring = comp
+	return nil
+}
+
+// MonitoringFiles returns the rule file, the Alertmanager configuration (its
+// receiver secrets as file paths plus placeholder files) and the dashboards
+// a stack deploys, by relative path, for `cmd/plan -out`. Nil when
+// monitoring is off. No secret value is read.
+func MonitoringFiles(cfg *Config) (map[string][]byte, error) {
+	if !cfg.Monitoring.Enabled {
+		return nil, nil
+	}
+	a := MonitoringArgs(cfg)
+	a.Secrets, a.GrafanaAdminPassword = monitoring.ReceiverSecrets{}, nil
+	return monitoring.GeneratedFiles(*a)
+}

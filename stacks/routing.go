@@ -1,21 +1,252 @@
 package stacks
 
 import (
+	"fmt"
+	"net/mail"
+	"regexp"
+	"slices"
+	"strings"
+
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/cnplatform/platform/components/routing"
 )
 
-// RoutingConfig configures the routing layer.
-type RoutingConfig struct{}
+// RoutingConfig configures the routing layer (`platform:routing`, an object).
+// The layer is deployed when the key is set; every stack file in the
+// repository sets it.
+type RoutingConfig struct {
+	// Enabled is true when the stack file sets `platform:routing`.
+	Enabled bool `json:"-"`
+	// Implementation of Gateway API: envoy-gateway (default).
+	Implementation string `json:"implementation,omitempty"`
+	// HostedZoneID of the Route53 zone records and DNS-01 challenges go to.
+	// Required on AWS; the IAM roles are scoped to this one zone.
+	HostedZoneID string `json:"hostedZoneId,omitempty"`
+	// ZoneName of that zone; platform:domain must be it or under it.
+	// Default: platform:domain.
+	ZoneName string `json:"zoneName,omitempty"`
+	// ProxyReplicas of the gateway's Envoy proxies: default 1 in dev and
+	// local, 2 in staging, 3 in prod (one per AZ); at least 2 in prod.
+	ProxyReplicas int `json:"proxyReplicas,omitempty"`
+	// TLSMode: acme (default on AWS: Let's Encrypt, its staging endpoint in
+	// dev), acm (the NLB terminates TLS with AcmCertificateARN), or
+	// self-signed (local only, and its default).
+	TLSMode string `json:"tlsMode,omitempty"`
+	// ACMCertificateARN: required with tlsMode acm; a certificate for
+	// *.<domain> in the stack's region.
+	ACMCertificateARN string `json:"acmCertificateArn,omitempty"`
+	// ACMEEmail for the ACME account. Optional.
+	ACMEEmail string `json:"acmeEmail,omitempty"`
+	// ExternalDNSPolicy: upsert-only in prod (never deletes a record), sync
+	// elsewhere (records of deleted routes are removed).
+	ExternalDNSPolicy string `json:"externalDnsPolicy,omitempty"`
+	// AccessLogRetentionDays of the NLB access logs: default 7 in dev, 30 in
+	// staging, 90 in prod.
+	AccessLogRetentionDays int `json:"accessLogRetentionDays,omitempty"`
+	// APIServerPort the controllers reach the Kubernetes API on: 443 on EKS
+	// (fixed), default 6443 in local (kind).
+	APIServerPort int `json:"apiServerPort,omitempty"`
+}
+
+// localDomain serves the local environment: *.localhost resolves to the
+// loopback address on most systems (RFC 6761).
+const localDomain = "platform.localhost"
+
+var (
+	hostedZoneIDPattern = regexp.MustCompile(`^Z[A-Z0-9]{1,31}$`)
+	acmARNPattern       = regexp.MustCompile(`^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate/[0-9a-f-]{36}$`)
+)
 
 // loadRouting reads the routing keys (read every key unconditionally, so
 // KnownKeys lists them).
-func loadRouting(r *reader, c *Config) {}
+func loadRouting(r *reader, c *Config) {
+	if _, ok := r.get("routing"); ok {
+		c.Routing.Enabled = true
+	}
+	r.object("routing", &c.Routing, "must be an object with implementation, hostedZoneId, zoneName, proxyReplicas, tlsMode, acmCertificateArn, acmeEmail, externalDnsPolicy, accessLogRetentionDays, apiServerPort")
+}
 
 // defaultRouting fills what the stack file left out, per environment.
-func defaultRouting(c *Config) {}
+func defaultRouting(c *Config) {
+	rc := &c.Routing
+	if !rc.Enabled {
+		return
+	}
+	if c.Environment == Local && c.Domain == "" {
+		c.Domain = localDomain
+	}
+	if rc.Implementation == "" {
+		rc.Implementation = routing.ImplementationEnvoyGateway
+	}
+	if rc.ZoneName == "" {
+		rc.ZoneName = c.Domain
+	}
+	if rc.ProxyReplicas == 0 {
+		rc.ProxyReplicas = map[Environment]int{Dev: 1, Staging: 2, Prod: 3, Local: 1}[c.Environment]
+	}
+	if rc.TLSMode == "" {
+		rc.TLSMode = routing.TLSACME
+		if c.Environment == Local {
+			rc.TLSMode = routing.TLSSelfSigned
+		}
+	}
+	if rc.ExternalDNSPolicy == "" {
+		rc.ExternalDNSPolicy = routing.DNSPolicySync
+		if c.Environment == Prod {
+			rc.ExternalDNSPolicy = routing.DNSPolicyUpsertOnly
+		}
+	}
+	if rc.AccessLogRetentionDays == 0 {
+		rc.AccessLogRetentionDays = map[Environment]int{Dev: 7, Staging: 30, Prod: 90}[c.Environment]
+	}
+	if rc.APIServerPort == 0 {
+		rc.APIServerPort = 443
+		if c.Environment == Local {
+			rc.APIServerPort = 6443
+		}
+	}
+}
 
 // validateRouting adds a problem for every bad value.
-func validateRouting(p *problems, c *Config) {}
+func validateRouting(p *problems, c *Config) {
+	rc := c.Routing
+	if !rc.Enabled {
+		return
+	}
+	key := func(field string) string { return Key("routing") + "." + field }
+	cloud := c.Environment != Local
+	if c.Domain == "" {
+		p.add(Key("domain"), c.Domain, "is required when platform:routing is set: the routing layer serves *.<domain>")
+	}
+	if !slices.Contains(routing.Implementations(), rc.Implementation) {
+		p.add(key("implementation"), rc.Implementation, "must be one of %s", strings.Join(routing.Implementations(), ", "))
+	}
+	switch {
+	case cloud && !hostedZoneIDPattern.MatchString(rc.HostedZoneID):
+		p.add(key("hostedZoneId"), rc.HostedZoneID, "must be a Route53 hosted zone id such as Z0123456789ABCDEFGHIJ (the zone the environment's records go to)")
+	case !cloud && rc.HostedZoneID != "":
+		p.add(key("hostedZoneId"), rc.HostedZoneID, "local has no Route53: remove it")
+	}
+	if c.Domain != "" && rc.ZoneName != c.Domain && !strings.HasSuffix(c.Domain, "."+rc.ZoneName) {
+		p.add(key("zoneName"), rc.ZoneName, "platform:domain %q must be the zone's name or a name under it", c.Domain)
+	}
+	switch {
+	case rc.ProxyReplicas < 1:
+		p.add(key("proxyReplicas"), rc.ProxyReplicas, "must be at least 1")
+	case c.Environment == Prod && rc.ProxyReplicas < 2:
+		p.add(key("proxyReplicas"), rc.ProxyReplicas, "prod needs at least 2 proxies, spread across zones, so the edge survives a node or zone loss")
+	}
+	allowedTLS := []string{routing.TLSACME, routing.TLSACM}
+	if !cloud {
+		allowedTLS = []string{routing.TLSSelfSigned}
+	}
+	if !slices.Contains(allowedTLS, rc.TLSMode) {
+		p.add(key("tlsMode"), rc.TLSMode, "must be %s in %s", strings.Join(allowedTLS, " or "), c.Environment)
+	}
+	if rc.TLSMode == routing.TLSACM {
+		m := acmARNPattern.FindStringSubmatch(rc.ACMCertificateARN)
+		switch {
+		case rc.ACMCertificateARN == "":
+			p.add(key("acmCertificateArn"), rc.ACMCertificateARN, "is required with tlsMode acm: the ARN of an ACM certificate for *.%s", c.Domain)
+		case m == nil:
+			p.add(key("acmCertificateArn"), rc.ACMCertificateARN, "must be an ACM certificate ARN such as arn:aws:acm:eu-west-1:111122223333:certificate/<uuid>")
+		case m[1] != c.Region:
+			p.add(key("acmCertificateArn"), rc.ACMCertificateARN, "must be in the stack's region %s (the NLB's)", c.Region)
+		}
+	} else if rc.ACMCertificateARN != "" {
+		p.add(key("acmCertificateArn"), rc.ACMCertificateARN, "only applies with tlsMode acm (tlsMode is %q)", rc.TLSMode)
+	}
+	if rc.ACMEEmail != "" {
+		if _, err := mail.ParseAddress(rc.ACMEEmail); err != nil || strings.Contains(rc.ACMEEmail, "<") {
+			p.add(key("acmeEmail"), rc.ACMEEmail, "must be an e-mail address such as platform@example.com")
+		}
+	}
+	if rc.ExternalDNSPolicy != routing.DNSPolicySync && rc.ExternalDNSPolicy != routing.DNSPolicyUpsertOnly {
+		p.add(key("externalDnsPolicy"), rc.ExternalDNSPolicy, "must be %s or %s", routing.DNSPolicySync, routing.DNSPolicyUpsertOnly)
+	}
+	if cloud && (rc.AccessLogRetentionDays < 1 || rc.AccessLogRetentionDays > 3650) {
+		p.add(key("accessLogRetentionDays"), rc.AccessLogRetentionDays, "must be between 1 and 3650 days")
+	}
+	switch {
+	case rc.APIServerPort < 1 || rc.APIServerPort > 65535:
+		p.add(key("apiServerPort"), rc.APIServerPort, "must be a TCP port (1-65535)")
+	case cloud && rc.APIServerPort != 443:
+		p.add(key("apiServerPort"), rc.APIServerPort, "EKS serves the API on 443; only local may set another port")
+	}
+}
 
-// deployRouting builds the routing component onto p.Provider.
-func deployRouting(ctx *pulumi.Context, cfg *Config, p *Platform) error { return nil }
+// deployRouting builds the routing component onto p.Provider and exports the
+// gateway for app stacks.
+func deployRouting(ctx *pulumi.Context, cfg *Config, p *Platform) error {
+	rc := cfg.Routing
+	if !rc.Enabled {
+		return nil
+	}
+	args := &routing.Args{
+		Domain:         cfg.Domain,
+		Implementation: rc.Implementation,
+		TLS: routing.TLSArgs{
+			Mode:           rc.TLSMode,
+			ACMEServer:     routing.LetsEncryptProduction,
+			ACMEEmail:      rc.ACMEEmail,
+			CertificateARN: rc.ACMCertificateARN,
+		},
+		ProxyReplicas: rc.ProxyReplicas,
+		// Staging has prod's shape, so it gets prod's controller HA too.
+		HighAvailability: cfg.Environment == Prod || cfg.Environment == Staging,
+		APIServerPort:    rc.APIServerPort,
+	}
+	if cfg.Environment == Dev {
+		// Let's Encrypt's production rate limits are per registered domain:
+		// dev's frequent rebuilds use the staging CA (untrusted certificate).
+		args.TLS.ACMEServer = routing.LetsEncryptStaging
+	}
+	if p.Monitoring != nil {
+		args.Monitoring = p.Monitoring
+	}
+	if p.Cluster != nil {
+		args.WebhookSourceCIDR = cfg.Network.VpcCIDR
+		args.AWS = &routing.AWSArgs{
+			Region:                 cfg.Region,
+			AccountID:              accountOf(p.Cluster.OIDCProviderARN),
+			ClusterName:            cfg.Cluster.Name,
+			VpcID:                  p.Network.VpcID,
+			PublicSubnetIDs:        p.Network.PublicSubnetIDs,
+			HostedZoneID:           rc.HostedZoneID,
+			ZoneName:               rc.ZoneName,
+			Roles:                  p.Cluster,
+			DNSPolicy:              rc.ExternalDNSPolicy,
+			AccessLogRetentionDays: rc.AccessLogRetentionDays,
+			DeletionProtection:     cfg.Environment == Prod,
+			Protect:                cfg.Protect,
+			Tags:                   cfg.Tags,
+		}
+	}
+	r, err := routing.NewRouting(ctx, "routing", args, pulumi.Provider(p.Provider))
+	if err != nil {
+		return err
+	}
+	p.Routing = r
+	ctx.Export("gatewayName", r.GatewayName)
+	ctx.Export("gatewayNamespace", r.GatewayNamespace)
+	ctx.Export("gatewayListener", pulumi.String(routing.HTTPSListener))
+	ctx.Export("routingDomain", r.Domain)
+	ctx.Export("loadBalancerHostname", r.LoadBalancerHostname)
+	if p.Cluster != nil {
+		ctx.Export("accessLogBucket", r.AccessLogBucket)
+	}
+	return nil
+}
+
+// accountOf reads the account id out of an IAM ARN (arn:aws:iam::<id>:...),
+// so nothing is looked up.
+func accountOf(arn pulumi.StringOutput) pulumi.StringOutput {
+	return arn.ApplyT(func(s string) (string, error) {
+		parts := strings.Split(s, ":")
+		if len(parts) < 6 || len(parts[4]) != 12 {
+			return "", fmt.Errorf("cannot read an account id from ARN %q", s)
+		}
+		return parts[4], nil
+	}).(pulumi.StringOutput)
+}

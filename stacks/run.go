@@ -114,6 +114,7 @@ func Deploy(ctx *pulumi.Context, cfg *Config) (*Platform, error) {
 		EndpointPublicAccess: cl.EndpointPublicAccess,
 		PublicAccessCIDRs:    cl.PublicAccessCIDRs,
 		AdminRoleARNs:        cl.AdminRoleARNs,
+		ViewerRoleARNs:       cl.ViewerRoleARNs,
 		LogRetentionDays:     cl.LogRetentionDays,
 		Nodes: cluster.NodeArgs{
 			InstanceTypes:  cl.Nodes.InstanceTypes,

@@ -220,16 +220,21 @@ func validateCluster(p *problems, c *Config) {
 		}
 	}
 
-	seen := map[string]bool{}
-	for i, arn := range cl.AdminRoleARNs {
-		key := fmt.Sprintf("%s[%d]", Key("adminRoleArns"), i)
-		if !roleARNPattern.MatchString(arn) {
-			p.add(key, arn, "must be an IAM role ARN such as arn:aws:iam::111122223333:role/platform-admin")
+	seen := map[string]string{}
+	for _, list := range []struct {
+		name string
+		arns []string
+	}{{"adminRoleArns", cl.AdminRoleARNs}, {"viewerRoleArns", cl.ViewerRoleARNs}} {
+		for i, arn := range list.arns {
+			key := fmt.Sprintf("%s[%d]", Key(list.name), i)
+			if !roleARNPattern.MatchString(arn) {
+				p.add(key, arn, "must be an IAM role ARN such as arn:aws:iam::111122223333:role/platform-admin")
+			}
+			if prev, ok := seen[arn]; ok {
+				p.add(key, arn, "is already listed in %s; a role is either an admin or a viewer, once", prev)
+			}
+			seen[arn] = Key(list.name)
 		}
-		if seen[arn] {
-			p.add(key, arn, "is listed twice")
-		}
-		seen[arn] = true
 	}
 	if c.Environment == Prod && len(cl.AdminRoleARNs) == 0 {
 		p.add(Key("adminRoleArns"), cl.AdminRoleARNs, "prod needs at least one admin role, so access does not rest on the identity that created the cluster")

@@ -101,17 +101,18 @@ func TestClusterAccessEntriesForAdmins(t *testing.T) {
 			assert.Equal(t, cfg.Cluster.Name, e.String("clusterName"))
 			principals = append(principals, e.String("principalArn"))
 		}
-		assert.ElementsMatch(t, cfg.Cluster.AdminRoleARNs, principals)
+		assert.ElementsMatch(t, append(append([]string{}, cfg.Cluster.AdminRoleARNs...), cfg.Cluster.ViewerRoleARNs...), principals)
 
-		admins := map[string]bool{}
+		policies := map[string][]string{}
 		for _, a := range res.OfType("aws:eks/accessPolicyAssociation:AccessPolicyAssociation") {
-			if a.String("policyArn") == "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy" &&
-				a.String("accessScope", "type") == "cluster" {
-				admins[a.String("principalArn")] = true
-			}
+			assert.Equal(t, "cluster", a.String("accessScope", "type"))
+			policies[a.String("principalArn")] = append(policies[a.String("principalArn")], a.String("policyArn"))
 		}
 		for _, arn := range cfg.Cluster.AdminRoleARNs {
-			assert.True(t, admins[arn], "%s is not cluster admin", arn)
+			assert.Equal(t, []string{"arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"}, policies[arn], "%s is cluster admin", arn)
+		}
+		for _, arn := range cfg.Cluster.ViewerRoleARNs {
+			assert.Equal(t, []string{"arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy"}, policies[arn], "%s only reads", arn)
 		}
 		if cfg.Environment == stacks.Prod {
 			assert.NotEmpty(t, entries)

@@ -29,6 +29,7 @@ const (
 	cniPolicyARN       = "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"
 	ebsCSIPolicyARN    = "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
 	clusterAdminPolicy = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+	clusterViewPolicy  = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy"
 )
 
 // NodeRoleManagedPolicies are the only policies on the node role: the VPC CNI
@@ -53,6 +54,9 @@ type Args struct {
 	PublicAccessCIDRs []string
 	// AdminRoleARNs get cluster-admin through EKS access entries. Default none.
 	AdminRoleARNs []string
+	// ViewerRoleARNs get read-only access (AmazonEKSViewPolicy) through EKS
+	// access entries: for `pulumi preview` in pull requests. Default none.
+	ViewerRoleARNs []string
 	// LogRetentionDays of the control-plane log group. Default 90.
 	LogRetentionDays int
 	// Nodes shapes each per-AZ managed node group. Defaults in NodeArgs.
@@ -412,32 +416,39 @@ func NewCluster(ctx *pulumi.Context, name string, in *Args, opts ...pulumi.Resou
 	return c, nil
 }
 
-// newAdminAccess gives each admin role cluster-admin through an access entry.
-// Entries are named after the role, so reordering the list changes nothing.
+// newAdminAccess gives each admin role cluster-admin, and each viewer role
+// read-only access, through access entries. Entries are named after the
+// role, so reordering a list changes nothing.
 func newAdminAccess(ctx *pulumi.Context, name string, args *Args, cl *eks.Cluster, parent pulumi.ResourceOption) ([]pulumi.Resource, error) {
 	var out []pulumi.Resource
-	for _, arn := range args.AdminRoleARNs {
-		roleName := arn[strings.LastIndex(arn, "/")+1:]
-		entryName := fmt.Sprintf("%s-admin-%s", name, roleName)
-		entry, err := eks.NewAccessEntry(ctx, entryName, &eks.AccessEntryArgs{
-			ClusterName:  cl.Name,
-			PrincipalArn: pulumi.String(arn),
-			Type:         pulumi.String("STANDARD"),
-			Tags:         args.awsTags(entryName),
-		}, parent)
-		if err != nil {
-			return nil, err
+	grants := []struct {
+		kind, policy string
+		arns         []string
+	}{{"admin", clusterAdminPolicy, args.AdminRoleARNs}, {"viewer", clusterViewPolicy, args.ViewerRoleARNs}}
+	for _, g := range grants {
+		for _, arn := range g.arns {
+			roleName := arn[strings.LastIndex(arn, "/")+1:]
+			entryName := fmt.Sprintf("%s-%s-%s", name, g.kind, roleName)
+			entry, err := eks.NewAccessEntry(ctx, entryName, &eks.AccessEntryArgs{
+				ClusterName:  cl.Name,
+				PrincipalArn: pulumi.String(arn),
+				Type:         pulumi.String("STANDARD"),
+				Tags:         args.awsTags(entryName),
+			}, parent)
+			if err != nil {
+				return nil, err
+			}
+			assoc, err := eks.NewAccessPolicyAssociation(ctx, entryName, &eks.AccessPolicyAssociationArgs{
+				ClusterName:  cl.Name,
+				PrincipalArn: entry.PrincipalArn,
+				PolicyArn:    pulumi.String(g.policy),
+				AccessScope:  &eks.AccessPolicyAssociationAccessScopeArgs{Type: pulumi.String("cluster")},
+			}, parent)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, entry, assoc)
 		}
-		assoc, err := eks.NewAccessPolicyAssociation(ctx, entryName, &eks.AccessPolicyAssociationArgs{
-			ClusterName:  cl.Name,
-			PrincipalArn: entry.PrincipalArn,
-			PolicyArn:    pulumi.String(clusterAdminPolicy),
-			AccessScope:  &eks.AccessPolicyAssociationAccessScopeArgs{Type: pulumi.String("cluster")},
-		}, parent)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, entry, assoc)
 	}
 	return out, nil
 }

@@ -1,8 +1,342 @@
 package monitoring
 
-import "github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
 
-// Monitoring is the component resource.
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/cnplatform/platform/components/helmrelease"
+	"github.com/cnplatform/platform/components/namespace"
+)
+
+// PrometheusArgs sizes Prometheus.
+type PrometheusArgs struct {
+	// Replicas: identical Prometheus servers differing only in the
+	// prometheus_replica label. Default 1.
+	Replicas int
+	// Retention: how long samples are kept (Prometheus duration). Default "10d".
+	Retention string
+	// VolumeSizeGiB of each replica's volume; the TSDB is capped at 85 % of
+	// it (retentionSize). Default 20.
+	VolumeSizeGiB int
+	// ExpectedSeries: active series the sizing rule sizes memory and CPU
+	// for (PrometheusResources). Default 300000.
+	ExpectedSeries int
+	// ScrapeInterval, also the rule evaluation interval. Default "30s".
+	ScrapeInterval string
+}
+
+// AlertmanagerArgs sizes Alertmanager.
+type AlertmanagerArgs struct {
+	// Replicas: an HA cluster gossiping notification state. Default 1.
+	Replicas int
+	// VolumeSizeGiB for silences and notification log. Default 2.
+	VolumeSizeGiB int
+}
+
+// ReceiverSecrets are Pulumi secret outputs; nil when not configured. They
+// are written only into the receivers Kubernetes Secret.
+type ReceiverSecrets struct {
+	// SlackWebhookURL: a Slack incoming-webhook URL. Default none.
+	SlackWebhookURL pulumi.StringInput
+	// PagerDutyRoutingKey: an Events API v2 integration key. Default none.
+	PagerDutyRoutingKey pulumi.StringInput
+	// WebhookURL: a generic webhook receiving critical and warning alerts. Default none.
+	WebhookURL pulumi.StringInput
+	// HeartbeatURL: a dead-man's-switch URL Watchdog is sent to every
+	// minute. Default none (Watchdog goes to the null receiver).
+	HeartbeatURL pulumi.StringInput
+}
+
+// Args configures the monitoring component.
+type Args struct {
+	// Namespace for the chart, Prometheus, Alertmanager and Grafana
+	// (Pod Security restricted). Default "monitoring".
+	Namespace string
+	// NodeExporterNamespace: node-exporter needs hostNetwork, hostPID and
+	// host paths, so it runs alone in a privileged namespace. Default
+	// "monitoring-node-exporter".
+	NodeExporterNamespace string
+	// ClusterName and Environment become the external labels `cluster` and
+	// `environment` on every alert. Required.
+	ClusterName, Environment string
+	// EKS: the cluster is EKS. Keeps kube-proxy scraping (EKS exposes it);
+	// controller-manager, scheduler and etcd are never scraped. Default false.
+	EKS bool
+	// ZoneSpread spreads Prometheus and Alertmanager replicas across zones
+	// (maxSkew 1). Default false; needs nodes labelled with zones.
+	ZoneSpread bool
+	// StorageClass of the volumes. Default "" (the cluster's default class).
+	StorageClass string
+	// Prometheus and Alertmanager sizing; defaults on their fields.
+	Prometheus   PrometheusArgs
+	Alertmanager AlertmanagerArgs
+	// Routing: intervals and Slack channel; which receivers exist is set
+	// from Secrets. Defaults on its fields.
+	Routing RoutingArgs
+	// Rules parameterises the platform's alert rules. Defaults on its fields.
+	Rules RuleArgs
+	// Secrets of the receivers. Default none.
+	Secrets ReceiverSecrets
+	// GrafanaAdminPassword: a secret output. Required.
+	GrafanaAdminPassword pulumi.StringInput
+	// APIServerCIDRs: where the Kubernetes API is reached (operator,
+	// kube-state-metrics, Grafana's sidecar, service discovery). Default
+	// ["0.0.0.0/0"]; set the VPC CIDR on EKS.
+	APIServerCIDRs []string
+	// ScrapeCIDRs: node addresses Prometheus scrapes (kubelet, node-exporter,
+	// kube-proxy) besides pods. Default ["0.0.0.0/0"]; set the VPC CIDR on EKS.
+	ScrapeCIDRs []string
+}
+
+// Monitoring is the installed monitoring stack.
 type Monitoring struct {
 	pulumi.ResourceState
+
+	// Namespace is the monitoring namespace (known once it exists).
+	Namespace pulumi.StringOutput
+	// NamespaceName is the same name as a plain string, for NetworkPolicies
+	// in other components that allow scraping from it.
+	NamespaceName string
+	// Release is the kube-prometheus-stack Helm release. Depending on it (or
+	// on the component) waits until the chart, and so the Prometheus
+	// Operator CRDs, are installed.
+	Release pulumi.Resource
+	// PrometheusURL and AlertmanagerURL are in-cluster service URLs.
+	PrometheusURL, AlertmanagerURL string
+}
+
+var dnsName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
+
+// applyDefaults fills every unset field.
+func applyDefaults(a *Args) {
+	set := func(dst *string, v string) {
+		if *dst == "" {
+			*dst = v
+		}
+	}
+	seti := func(dst *int, v int) {
+		if *dst == 0 {
+			*dst = v
+		}
+	}
+	set(&a.Namespace, "monitoring")
+	set(&a.NodeExporterNamespace, "monitoring-node-exporter")
+	seti(&a.Prometheus.Replicas, 1)
+	set(&a.Prometheus.Retention, "10d")
+	seti(&a.Prometheus.VolumeSizeGiB, 20)
+	seti(&a.Prometheus.ExpectedSeries, 300000)
+	set(&a.Prometheus.ScrapeInterval, "30s")
+	seti(&a.Alertmanager.Replicas, 1)
+	seti(&a.Alertmanager.VolumeSizeGiB, 2)
+	a.Routing.Slack = a.Secrets.SlackWebhookURL != nil
+	a.Routing.PagerDuty = a.Secrets.PagerDutyRoutingKey != nil
+	a.Routing.Webhook = a.Secrets.WebhookURL != nil
+	a.Routing.Heartbeat = a.Secrets.HeartbeatURL != nil
+	a.Routing.defaults()
+	a.Rules.MonitoringNamespace = a.Namespace
+	a.Rules.ExpectedSeries = a.Prometheus.ExpectedSeries
+	a.Rules.defaults()
+	if len(a.APIServerCIDRs) == 0 {
+		a.APIServerCIDRs = []string{"0.0.0.0/0"}
+	}
+	if len(a.ScrapeCIDRs) == 0 {
+		a.ScrapeCIDRs = []string{"0.0.0.0/0"}
+	}
+}
+
+var promDuration = regexp.MustCompile(`^([0-9]+(ms|s|m|h|d|w|y))+$`)
+
+// validate returns every problem with defaulted Args.
+func validate(a *Args) error {
+	var p []string
+	for field, v := range map[string]string{"Namespace": a.Namespace, "NodeExporterNamespace": a.NodeExporterNamespace} {
+		if !dnsName.MatchString(v) {
+			p = append(p, fmt.Sprintf("%s %q must be a DNS label", field, v))
+		}
+	}
+	if a.Namespace == a.NodeExporterNamespace {
+		p = append(p, "NodeExporterNamespace must differ from Namespace: node-exporter needs a privileged namespace")
+	}
+	if a.ClusterName == "" || a.Environment == "" {
+		p = append(p, "ClusterName and Environment are required (external labels)")
+	}
+	if a.Prometheus.Replicas < 1 || a.Prometheus.Replicas > 5 {
+		p = append(p, fmt.Sprintf("Prometheus.Replicas %d must be between 1 and 5", a.Prometheus.Replicas))
+	}
+	if a.Alertmanager.Replicas < 1 || a.Alertmanager.Replicas > 5 {
+		p = append(p, fmt.Sprintf("Alertmanager.Replicas %d must be between 1 and 5", a.Alertmanager.Replicas))
+	}
+	for field, v := range map[string]string{"Prometheus.Retention": a.Prometheus.Retention, "Prometheus.ScrapeInterval": a.Prometheus.ScrapeInterval,
+		"Routing.GroupWait": a.Routing.GroupWait, "Routing.GroupInterval": a.Routing.GroupInterval,
+		"Routing.CriticalRepeatInterval": a.Routing.CriticalRepeatInterval, "Routing.WarningRepeatInterval": a.Routing.WarningRepeatInterval,
+		"Routing.HeartbeatInterval": a.Routing.HeartbeatInterval} {
+		if !promDuration.MatchString(v) {
+			p = append(p, fmt.Sprintf("%s %q must be a Prometheus duration such as 15d or 30s", field, v))
+		}
+	}
+	if a.Prometheus.VolumeSizeGiB < 1 || a.Alertmanager.VolumeSizeGiB < 1 {
+		p = append(p, "volume sizes must be at least 1 GiB")
+	}
+	if a.Prometheus.ExpectedSeries < 1000 {
+		p = append(p, fmt.Sprintf("Prometheus.ExpectedSeries %d must be at least 1000", a.Prometheus.ExpectedSeries))
+	}
+	if a.GrafanaAdminPassword == nil {
+		p = append(p, "GrafanaAdminPassword is required (a secret)")
+	}
+	p = append(p, a.Rules.validate()...)
+	if len(p) > 0 {
+		sort.Strings(p)
+		return errors.New("monitoring: " + strings.Join(p, "; "))
+	}
+	return nil
+}
+
+// NewMonitoring installs the monitoring stack. Pass the cluster's Kubernetes
+// provider in opts.
+func NewMonitoring(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*Monitoring, error) {
+	a := *args
+	applyDefaults(&a)
+	if err := validate(&a); err != nil {
+		return nil, err
+	}
+	m := &Monitoring{NamespaceName: a.Namespace}
+	if err := ctx.RegisterComponentResource("platform:monitoring:Monitoring", name, m, opts...); err != nil {
+		return nil, err
+	}
+	parent := pulumi.Parent(m)
+
+	ns, err := namespace.New(ctx, name+"-ns", &namespace.Args{Name: a.Namespace}, parent)
+	if err != nil {
+		return nil, err
+	}
+	m.Namespace = ns.Name
+	nodeNS, err := namespace.New(ctx, name+"-node-exporter-ns", &namespace.Args{
+		Name:              a.NodeExporterNamespace,
+		PodSecurity:       namespace.Privileged,
+		PodSecurityReason: "node-exporter reads host metrics: it needs hostNetwork, hostPID and read-only hostPath mounts of / , /proc and /sys",
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+
+	receivers := pulumi.StringMap{}
+	for key, v := range map[string]pulumi.StringInput{
+		SecretKeySlackURL: a.Secrets.SlackWebhookURL, SecretKeyPagerDutyKey: a.Secrets.PagerDutyRoutingKey,
+		SecretKeyWebhookURL: a.Secrets.WebhookURL, SecretKeyHeartbeatURL: a.Secrets.HeartbeatURL,
+	} {
+		if v != nil {
+			receivers[key] = pulumi.ToSecret(v).(pulumi.StringOutput)
+		}
+	}
+	labels := pulumi.StringMap{"app.kubernetes.io/part-of": pulumi.String("platform"), "app.kubernetes.io/component": pulumi.String("monitoring")}
+	receiversSecret, err := corev1.NewSecret(ctx, name+"-receivers", &corev1.SecretArgs{
+		Metadata:   &metav1.ObjectMetaArgs{Name: pulumi.String(ReceiversSecretName), Namespace: ns.Name, Labels: labels},
+		Type:       pulumi.String("Opaque"),
+		StringData: receivers,
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	grafanaSecret, err := corev1.NewSecret(ctx, name+"-grafana-admin", &corev1.SecretArgs{
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(GrafanaAdminSecretName), Namespace: ns.Name, Labels: labels},
+		Type:     pulumi.String("Opaque"),
+		StringData: pulumi.StringMap{
+			secretKeyGrafanaUser:   pulumi.String("admin"),
+			secretKeyGrafanaPasswd: pulumi.ToSecret(a.GrafanaAdminPassword).(pulumi.StringOutput),
+		},
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	policies, err := networkPolicies(ctx, name, &a, ns, nodeNS, parent)
+	if err != nil {
+		return nil, err
+	}
+
+	deps := append([]pulumi.Resource{ns, nodeNS, receiversSecret, grafanaSecret}, policies...)
+	release, err := helmrelease.New(ctx, "kube-prometheus-stack", &helmrelease.Args{
+		Chart:     helmrelease.Chart{Repo: ChartRepo, Name: ChartName, Version: ChartVersion},
+		Namespace: ns.Name,
+		Values:    ChartValues(&a),
+		// HA Prometheus with fresh volumes takes a while to become ready.
+		Timeout: 900,
+	}, parent, pulumi.DependsOn(deps))
+	if err != nil {
+		return nil, err
+	}
+	m.Release = release
+	afterCRDs := pulumi.DependsOn([]pulumi.Resource{release})
+
+	for _, g := range RuleGroups(a.Rules) {
+		spec, err := untyped(map[string]any{"groups": []RuleGroup{g}})
+		if err != nil {
+			return nil, err
+		}
+		if _, err := apiextensions.NewCustomResource(ctx, name+"-rules-"+g.Name, &apiextensions.CustomResourceArgs{
+			ApiVersion:  pulumi.String("monitoring.coreos.com/v1"),
+			Kind:        pulumi.String("PrometheusRule"),
+			Metadata:    &metav1.ObjectMetaArgs{Name: pulumi.String(g.Name), Namespace: ns.Name, Labels: labels},
+			OtherFields: kubernetes.UntypedArgs{"spec": spec},
+		}, parent, afterCRDs); err != nil {
+			return nil, err
+		}
+	}
+
+	boards, err := Dashboards(a.Rules)
+	if err != nil {
+		return nil, err
+	}
+	for _, file := range sortedKeys(boards) {
+		base := strings.TrimSuffix(file, ".json")
+		dashLabels := pulumi.StringMap{DashboardLabel: pulumi.String("1")}
+		for k, v := range labels {
+			dashLabels[k] = v
+		}
+		if _, err := corev1.NewConfigMap(ctx, name+"-dashboard-"+base, &corev1.ConfigMapArgs{
+			Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String("dashboard-" + base), Namespace: ns.Name, Labels: dashLabels},
+			Data:     pulumi.StringMap{file: pulumi.String(string(boards[file]))},
+		}, parent); err != nil {
+			return nil, err
+		}
+	}
+
+	m.PrometheusURL = fmt.Sprintf("http://%s.%s.svc:9090", PrometheusName, a.Namespace)
+	m.AlertmanagerURL = fmt.Sprintf("http://%s.%s.svc:9093", AlertmanagerName, a.Namespace)
+	if err := ctx.RegisterResourceOutputs(m, pulumi.Map{
+		"namespace":       m.Namespace,
+		"prometheusUrl":   pulumi.String(m.PrometheusURL),
+		"alertmanagerUrl": pulumi.String(m.AlertmanagerURL),
+	}); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// untyped turns typed values into the plain maps a custom resource takes.
+func untyped(v any) (map[string]any, error) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var out map[string]any
+	return out, json.Unmarshal(raw, &out)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

@@ -1,8 +1,468 @@
 package routing
 
-import "github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
 
-// Routing is the component resource.
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/cnplatform/platform/components/cluster"
+)
+
+// TLS modes.
+const (
+	// TLSACME: cert-manager gets a wildcard certificate from an ACME CA
+	// (Let's Encrypt) with DNS-01 on Route53; Envoy terminates TLS.
+	TLSACME = "acme"
+	// TLSACM: the NLB terminates TLS with an ACM certificate.
+	TLSACM = "acm"
+	// TLSSelfSigned: cert-manager signs the wildcard certificate itself
+	// (no AWS: the local environment).
+	TLSSelfSigned = "self-signed"
+)
+
+// Names of the service accounts given IAM roles.
+const (
+	LoadBalancerControllerServiceAccount = "aws-load-balancer-controller"
+	CertManagerServiceAccount            = "cert-manager"
+	ExternalDNSServiceAccount            = "external-dns"
+	CertManagerRelease                   = "cert-manager"
+)
+
+// Namespaces of the AWS-side controllers.
+const (
+	LoadBalancerControllerNamespace = "aws-load-balancer-controller"
+	CertManagerNamespace            = "cert-manager"
+	ExternalDNSNamespace            = "external-dns"
+)
+
+// WorkloadRoles creates an IAM role for one service account;
+// *cluster.Cluster is one.
+type WorkloadRoles interface {
+	NewWorkloadRole(ctx *pulumi.Context, name string, args *cluster.WorkloadRoleArgs, opts ...pulumi.ResourceOption) (*cluster.WorkloadRole, error)
+}
+
+// Args configures the routing layer.
+type Args struct {
+	// Domain: the environment's DNS domain; the HTTPS listener serves
+	// *.Domain. Required.
+	Domain string
+	// Implementation of Gateway API: one of Implementations(). Default
+	// ImplementationEnvoyGateway.
+	Implementation string
+	// GatewayClassName, GatewayName and GatewayNamespace of the shared
+	// Gateway. Default "platform", "platform", "gateway".
+	GatewayClassName string
+	GatewayName      string
+	GatewayNamespace string
+	// TLS of the HTTPS listener. Default mode acme with AWS, self-signed
+	// without.
+	TLS TLSArgs
+	// ProxyReplicas of the gateway's proxies. Default 1. Above 1 they spread
+	// across zones and get a PodDisruptionBudget.
+	ProxyReplicas int
+	// ProxyResources of each proxy. Default requests 100m CPU / 256Mi,
+	// limits 1 CPU / 512Mi.
+	ProxyResources *Resources
+	// HighAvailability runs two replicas of the controllers that allow it,
+	// with PodDisruptionBudgets and zone spread. Default false.
+	HighAvailability bool
+	// AWS: the AWS side (NLB, DNS, IAM). Default nil: no AWS (the local
+	// environment): no load balancer controller, external-dns, Route53 or
+	// ACME; the proxies get a NodePort Service.
+	AWS *AWSArgs
+	// MonitoringNamespace may scrape metrics. Default "monitoring".
+	MonitoringNamespace string
+	// Monitoring installs the Prometheus Operator CRDs the ServiceMonitors and
+	// PodMonitors need; they depend on it. Default none.
+	Monitoring pulumi.Resource
+	// APIServerPort the controllers reach the Kubernetes API on. Default 443
+	// (EKS); kind uses 6443.
+	APIServerPort int
+	// WebhookSourceCIDR may call the controllers' admission webhooks (the API
+	// server). Default 0.0.0.0/0; on EKS pass the VPC CIDR.
+	WebhookSourceCIDR string
+}
+
+// TLSArgs selects where the HTTPS listener's certificate comes from.
+type TLSArgs struct {
+	// Mode: TLSACME, TLSACM or TLSSelfSigned. Default TLSACME with AWS,
+	// TLSSelfSigned without.
+	Mode string
+	// ACMEServer is the ACME directory. Default LetsEncryptProduction.
+	ACMEServer string
+	// ACMEEmail for the ACME account. Default none.
+	ACMEEmail string
+	// CertificateARN of the ACM certificate (for *.Domain). Required in acm
+	// mode.
+	CertificateARN string
+}
+
+// AWSArgs is what the AWS side needs.
+type AWSArgs struct {
+	// Partition of the ARNs. Default "aws".
+	Partition string
+	// Region, AccountID and ClusterName: required (no lookups: previews stay
+	// deterministic).
+	Region      string
+	AccountID   pulumi.StringInput
+	ClusterName string
+	// VpcID: the cluster's VPC. Required.
+	VpcID pulumi.StringInput
+	// PublicSubnetIDs: the public subnet of every AZ, for the NLB. Required.
+	PublicSubnetIDs pulumi.StringArrayInput
+	// HostedZoneID and ZoneName: the Route53 zone records go to. Required.
+	HostedZoneID string
+	ZoneName     string
+	// Roles creates the controllers' IAM roles. Required.
+	Roles WorkloadRoles
+	// DNSPolicy of external-dns: DNSPolicySync or DNSPolicyUpsertOnly.
+	// Default DNSPolicySync.
+	DNSPolicy string
+	// AccessLogRetentionDays of the NLB access-log bucket. Default 30.
+	AccessLogRetentionDays int
+	// DeletionProtection of the NLB. Default false.
+	DeletionProtection bool
+	// Protect the access-log bucket from deletion. Default false.
+	Protect bool
+	// Tags added to every AWS resource (and the NLB). Default none.
+	Tags map[string]string
+}
+
+// gatewayImplementation installs a Gateway API implementation. Adding one
+// means adding a type here and a name to implementations; callers only
+// change Args.Implementation.
+type gatewayImplementation interface {
+	controllerName() string
+	install(ctx *pulumi.Context, r *Routing, a *Args, parent pulumi.ResourceOption) (*installed, error)
+}
+
+// installed is what an implementation hands back.
+type installed struct {
+	// parametersRef of the GatewayClass, nil when none.
+	parametersRef map[string]any
+	// dependsOn: the Gateway API objects wait for these (CRDs, parameters).
+	dependsOn []pulumi.Resource
+	// namespace the proxies run in.
+	namespace string
+	monitors  []pulumi.Resource
+}
+
+var implementations = map[string]gatewayImplementation{
+	ImplementationEnvoyGateway: envoyGateway{},
+}
+
+// Implementations lists the supported Gateway API implementations.
+func Implementations() []string {
+	out := make([]string, 0, len(implementations))
+	for k := range implementations {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Routing is the environment's internet edge.
 type Routing struct {
 	pulumi.ResourceState
+
+	// GatewayName, GatewayNamespace and HTTPSListener identify the shared
+	// Gateway routes attach to (stack outputs for app stacks).
+	GatewayName      pulumi.StringOutput
+	GatewayNamespace pulumi.StringOutput
+	GatewayClassName pulumi.StringOutput
+	// Domain the HTTPS listener serves (*.Domain).
+	Domain pulumi.StringOutput
+	// LoadBalancerHostname is the Gateway's first status address: the NLB's
+	// DNS name once the proxies are programmed (the Gateway waits for its
+	// Programmed condition). Empty in previews and without AWS.
+	LoadBalancerHostname pulumi.StringOutput
+	// AccessLogBucket receives the NLB's access logs ("" without AWS).
+	AccessLogBucket pulumi.StringOutput
+
+	domain  string
+	gateway GatewayRef
+}
+
+var (
+	domainPattern  = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
+	zoneIDPattern  = regexp.MustCompile(`^Z[A-Z0-9]{1,31}$`)
+	acmARNPattern  = regexp.MustCompile(`^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate/[0-9a-f-]{36}$`)
+	dnsNamePattern = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
+)
+
+// withDefaults returns a copy of a with every default applied.
+func (a *Args) withDefaults() *Args {
+	d := *a
+	if d.Implementation == "" {
+		d.Implementation = ImplementationEnvoyGateway
+	}
+	if d.GatewayClassName == "" {
+		d.GatewayClassName = "platform"
+	}
+	if d.GatewayName == "" {
+		d.GatewayName = "platform"
+	}
+	if d.GatewayNamespace == "" {
+		d.GatewayNamespace = "gateway"
+	}
+	if d.TLS.Mode == "" {
+		d.TLS.Mode = TLSSelfSigned
+		if d.AWS != nil {
+			d.TLS.Mode = TLSACME
+		}
+	}
+	if d.TLS.ACMEServer == "" {
+		d.TLS.ACMEServer = LetsEncryptProduction
+	}
+	if d.ProxyReplicas == 0 {
+		d.ProxyReplicas = 1
+	}
+	if d.ProxyResources == nil {
+		d.ProxyResources = &Resources{
+			Requests: ResourceList{CPU: "100m", Memory: "256Mi"},
+			Limits:   ResourceList{CPU: "1", Memory: "512Mi"},
+		}
+	}
+	if d.MonitoringNamespace == "" {
+		d.MonitoringNamespace = "monitoring"
+	}
+	if d.APIServerPort == 0 {
+		d.APIServerPort = 443
+	}
+	if d.WebhookSourceCIDR == "" {
+		d.WebhookSourceCIDR = "0.0.0.0/0"
+	}
+	if d.AWS != nil {
+		aws := *d.AWS
+		if aws.Partition == "" {
+			aws.Partition = "aws"
+		}
+		if aws.DNSPolicy == "" {
+			aws.DNSPolicy = DNSPolicySync
+		}
+		if aws.AccessLogRetentionDays == 0 {
+			aws.AccessLogRetentionDays = 30
+		}
+		if aws.ZoneName == "" {
+			aws.ZoneName = d.Domain
+		}
+		d.AWS = &aws
+	}
+	return &d
+}
+
+func (a *Args) sizing() Sizing {
+	if a.HighAvailability {
+		return Sizing{ControllerReplicas: 2, HighAvailability: true}
+	}
+	return Sizing{ControllerReplicas: 1}
+}
+
+// validate returns every problem with a defaulted Args.
+func (a *Args) validate() error {
+	var errs []string
+	add := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
+	if !domainPattern.MatchString(a.Domain) {
+		add("Domain %q must be a lower-case DNS name such as dev.example.com", a.Domain)
+	}
+	if _, ok := implementations[a.Implementation]; !ok {
+		add("Implementation %q must be one of %s", a.Implementation, strings.Join(Implementations(), ", "))
+	}
+	for field, v := range map[string]string{"GatewayClassName": a.GatewayClassName, "GatewayName": a.GatewayName, "GatewayNamespace": a.GatewayNamespace} {
+		if !dnsNamePattern.MatchString(v) {
+			add("%s %q must be a DNS label", field, v)
+		}
+	}
+	if a.ProxyReplicas < 1 {
+		add("ProxyReplicas %d must be at least 1", a.ProxyReplicas)
+	}
+	switch a.TLS.Mode {
+	case TLSACME, TLSACM:
+		if a.AWS == nil {
+			add("TLS mode %q needs AWS (Route53 or ACM); without AWS use %q", a.TLS.Mode, TLSSelfSigned)
+		}
+	case TLSSelfSigned:
+		if a.AWS != nil {
+			add("TLS mode %q is for environments without AWS; use %q or %q", a.TLS.Mode, TLSACME, TLSACM)
+		}
+	default:
+		add("TLS mode %q must be %s, %s or %s", a.TLS.Mode, TLSACME, TLSACM, TLSSelfSigned)
+	}
+	if a.TLS.Mode == TLSACM {
+		m := acmARNPattern.FindStringSubmatch(a.TLS.CertificateARN)
+		switch {
+		case m == nil:
+			add("TLS CertificateARN %q must be an ACM certificate ARN in acm mode", a.TLS.CertificateARN)
+		case a.AWS != nil && m[1] != a.AWS.Region:
+			add("TLS CertificateARN %q must be in the NLB's region %s", a.TLS.CertificateARN, a.AWS.Region)
+		}
+	} else if a.TLS.CertificateARN != "" {
+		add("TLS CertificateARN is only used in acm mode, not %q", a.TLS.Mode)
+	}
+	if aws := a.AWS; aws != nil {
+		if aws.Region == "" || aws.ClusterName == "" || aws.AccountID == nil || aws.VpcID == nil || aws.PublicSubnetIDs == nil || aws.Roles == nil {
+			add("AWS needs Region, AccountID, ClusterName, VpcID, PublicSubnetIDs and Roles")
+		}
+		if !zoneIDPattern.MatchString(aws.HostedZoneID) {
+			add("AWS HostedZoneID %q must be a Route53 hosted zone id such as Z0123456789ABCDEFGHIJ", aws.HostedZoneID)
+		}
+		if a.Domain != aws.ZoneName && !strings.HasSuffix(a.Domain, "."+aws.ZoneName) {
+			add("Domain %q must be the hosted zone's name %q or under it", a.Domain, aws.ZoneName)
+		}
+		if aws.DNSPolicy != DNSPolicySync && aws.DNSPolicy != DNSPolicyUpsertOnly {
+			add("AWS DNSPolicy %q must be %s or %s", aws.DNSPolicy, DNSPolicySync, DNSPolicyUpsertOnly)
+		}
+	}
+	if len(errs) > 0 {
+		return errors.New("routing: " + strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// NewRouting builds the edge: the implementation's controller and proxies,
+// the GatewayClass and shared Gateway, TLS, and on AWS the load balancer
+// controller, external-dns and the access-log bucket. Pass the cluster's
+// Kubernetes provider in opts.
+func NewRouting(ctx *pulumi.Context, name string, in *Args, opts ...pulumi.ResourceOption) (*Routing, error) {
+	a := in.withDefaults()
+	if err := a.validate(); err != nil {
+		return nil, err
+	}
+	impl := implementations[a.Implementation]
+	r := &Routing{domain: a.Domain}
+	if err := ctx.RegisterComponentResource("platform:routing:Routing", name, r, opts...); err != nil {
+		return nil, err
+	}
+	parent := pulumi.Parent(r)
+	r.AccessLogBucket = pulumi.String("").ToStringOutput()
+
+	// The AWS side first: the load balancer controller must run before the
+	// proxy Service exists, or the Service would wait for a controller.
+	var awsReady []pulumi.Resource
+	var certManagerRole *cluster.WorkloadRole
+	if a.AWS != nil {
+		bucket, err := newAccessLogBucket(ctx, name, a.AWS, parent)
+		if err != nil {
+			return nil, err
+		}
+		r.AccessLogBucket = bucket
+		lbc, err := newLoadBalancerController(ctx, r, a, parent)
+		if err != nil {
+			return nil, err
+		}
+		dns, err := newExternalDNS(ctx, r, a, parent)
+		if err != nil {
+			return nil, err
+		}
+		awsReady = append(awsReady, lbc, dns)
+		if a.TLS.Mode == TLSACME {
+			certManagerRole, err = newRole(ctx, r, a, "cert-manager", CertManagerNamespace, CertManagerServiceAccount,
+				func(s Scope) string { return CertManagerPolicy(s).JSON() })
+			if err != nil {
+				return nil, err
+			}
+		}
+	}
+
+	inst, err := impl.install(ctx, r, a, parent)
+	if err != nil {
+		return nil, err
+	}
+	afterImpl := pulumi.DependsOn(append(append([]pulumi.Resource{}, inst.dependsOn...), awsReady...))
+
+	gwNS, err := newNamespace(ctx, "gateway", a.GatewayNamespace, parent)
+	if err != nil {
+		return nil, err
+	}
+
+	// TLS: cert-manager (acme, self-signed) writes the wildcard secret the
+	// HTTPS listener uses; in acm mode the NLB holds the certificate.
+	var certReady []pulumi.Resource
+	if a.TLS.Mode != TLSACM {
+		objs, err := newCertificates(ctx, r, a, certManagerRole, gwNS.Name, parent)
+		if err != nil {
+			return nil, err
+		}
+		certReady = objs
+	}
+
+	class, err := apiextensions.NewCustomResource(ctx, a.GatewayClassName, &apiextensions.CustomResourceArgs{
+		ApiVersion:  pulumi.String(gatewayVersion),
+		Kind:        pulumi.String("GatewayClass"),
+		Metadata:    &metav1.ObjectMetaArgs{Name: pulumi.String(a.GatewayClassName)},
+		OtherFields: kubernetes.UntypedArgs{"spec": pulumi.ToMap(gatewayClassSpec(impl.controllerName(), inst.parametersRef))},
+	}, parent, afterImpl)
+	if err != nil {
+		return nil, err
+	}
+	annotations := pulumi.StringMap{}
+	if a.AWS != nil {
+		// Wait until the NLB is provisioned, so LoadBalancerHostname is
+		// known after `pulumi up`. Without AWS (a NodePort) Programmed may
+		// never come: do not wait.
+		annotations[waitForAnnotation] = pulumi.String("condition=Programmed")
+		annotations["pulumi.com/timeoutSeconds"] = pulumi.String("900")
+	}
+	gw, err := apiextensions.NewCustomResource(ctx, a.GatewayName, &apiextensions.CustomResourceArgs{
+		ApiVersion:  pulumi.String(gatewayVersion),
+		Kind:        pulumi.String("Gateway"),
+		Metadata:    &metav1.ObjectMetaArgs{Name: pulumi.String(a.GatewayName), Namespace: gwNS.Name, Annotations: annotations},
+		OtherFields: kubernetes.UntypedArgs{"spec": pulumi.ToMap(GatewaySpec(a.GatewayClassName, a.Domain, certificateName+"-tls", a.TLS.Mode == TLSACM))},
+	}, parent, pulumi.DependsOn(append([]pulumi.Resource{class}, certReady...)))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := apiextensions.NewCustomResource(ctx, redirectName, &apiextensions.CustomResourceArgs{
+		ApiVersion:  pulumi.String(gatewayVersion),
+		Kind:        pulumi.String("HTTPRoute"),
+		Metadata:    &metav1.ObjectMetaArgs{Name: pulumi.String(redirectName), Namespace: gwNS.Name},
+		OtherFields: kubernetes.UntypedArgs{"spec": pulumi.ToMap(RedirectRouteSpec(a.GatewayName, a.GatewayNamespace))},
+	}, parent, pulumi.DependsOn([]pulumi.Resource{gw})); err != nil {
+		return nil, err
+	}
+
+	r.gateway = GatewayRef{Name: pulumi.String(a.GatewayName), Namespace: pulumi.String(a.GatewayNamespace)}
+	r.GatewayName = gw.Metadata.Name().Elem()
+	r.GatewayNamespace = gw.Metadata.Namespace().Elem()
+	r.GatewayClassName = class.Metadata.Name().Elem()
+	r.Domain = pulumi.String(a.Domain).ToStringOutput()
+	r.LoadBalancerHostname = gw.OtherFields.ApplyT(statusAddress).(pulumi.StringOutput)
+	if err := ctx.RegisterResourceOutputs(r, pulumi.Map{
+		"gatewayName":          r.GatewayName,
+		"gatewayNamespace":     r.GatewayNamespace,
+		"gatewayClassName":     r.GatewayClassName,
+		"domain":               r.Domain,
+		"loadBalancerHostname": r.LoadBalancerHostname,
+		"accessLogBucket":      r.AccessLogBucket,
+	}); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func gatewayClassSpec(controller string, params map[string]any) map[string]any {
+	spec := map[string]any{"controllerName": controller}
+	if params != nil {
+		spec["parametersRef"] = params
+	}
+	return spec
+}
+
+// statusAddress reads status.addresses[0].value of a Gateway.
+func statusAddress(fields map[string]any) string {
+	status, _ := fields["status"].(map[string]any)
+	addrs, _ := status["addresses"].([]any)
+	if len(addrs) == 0 {
+		return ""
+	}
+	first, _ := addrs[0].(map[string]any)
+	v, _ := first["value"].(string)
+	return v
 }

@@ -1,0 +1,276 @@
+package logging
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Agents that can ship the logs.
+const (
+	// FluentBit is the default agent: ~450 KB base memory, bounded buffers.
+	FluentBit = "fluent-bit"
+	// Fluentd is the original setup's agent: more plugins, far more memory
+	// (over 60 MB base, seen at 1.5 GB per node under load).
+	Fluentd = "fluentd"
+)
+
+// Agents lists the allowed values of Args.Agent.
+var Agents = []string{FluentBit, Fluentd}
+
+// LogScale's Elasticsearch-compatible bulk ingest endpoint.
+const IngestPath = "/api/v1/ingest/elastic-bulk"
+
+// IngestUser is the user name LogScale expects beside an ingest token on
+// its Elasticsearch bulk API (the token is the password).
+const IngestUser = "ingest"
+
+// Defaults.
+const (
+	DefaultNamespace            = "logging"
+	DefaultMonitoringNamespace  = "monitoring"
+	DefaultLogRateKiBPerSecond  = 512 // 0.5 MB/s per node: a busy node
+	DefaultOutageMinutes        = 60
+	DefaultFluentBitMemoryMiB   = 100
+	DefaultFluentdMemoryMiB     = 512
+	DefaultBufferHostPath       = "/var/lib/platform-logging"
+	DefaultAPIServerPort        = 443
+	DefaultPriorityClassName    = "system-node-critical"
+	DefaultIngestTokenSecretKey = "token"
+	// chunkMiB is the size Fluent Bit gives a chunk (about 2 MB), which is
+	// what one `storage.max_chunks_up` slot costs in memory.
+	chunkMiB = 2
+)
+
+// Args configures the log pipeline.
+type Args struct {
+	// Agent: FluentBit or Fluentd. Default FluentBit.
+	Agent string
+	// Namespace the agent runs in. Default "logging".
+	Namespace string
+	// LogScaleURL is the LogScale base URL, https only, without a path, such
+	// as https://cloud.community.humio.com. Required.
+	LogScaleURL string
+	// Repository is the LogScale repository the ingest token writes to.
+	// LogScale picks the repository from the token; the name is sent as the
+	// bulk request's index so events and dashboards show where they went.
+	// Required.
+	Repository string
+	// IngestToken is the repository's ingest token, a Pulumi secret. It is
+	// written only into a Kubernetes Secret. Required.
+	IngestToken pulumi.StringInput
+	// ClusterName is added to every event as the `cluster` field. Default
+	// none (no field added).
+	ClusterName string
+	// LogRateKiBPerSecond is the expected log volume of one node. Default
+	// 512 (0.5 MB/s).
+	LogRateKiBPerSecond int
+	// OutageMinutes is how long a LogScale outage the node buffer must
+	// survive without dropping logs. Default 60.
+	OutageMinutes int
+	// BufferMiB is the disk buffer per node. Default: OutageMinutes x
+	// LogRateKiBPerSecond, rounded up. Must hold at least one minute of logs.
+	BufferMiB int
+	// BufferHostPath is the node directory the buffer lives in. Default
+	// /var/lib/platform-logging.
+	BufferHostPath string
+	// StorageSyncFull makes Fluent Bit fsync every chunk write (crash safe at
+	// the cost of disk IO). Default false (`normal`).
+	StorageSyncFull bool
+	// MemoryLimitMiB is the agent container's memory limit. Default 100 for
+	// Fluent Bit, 512 for Fluentd.
+	MemoryLimitMiB int
+	// MemoryRequestMiB is the memory request. Default half the limit.
+	MemoryRequestMiB int
+	// CPURequestMilli is the CPU request. Default 50 (Fluent Bit), 100 (Fluentd).
+	CPURequestMilli int
+	// ExcludeNamespaces are namespaces whose logs are not shipped. Default none.
+	ExcludeNamespaces []string
+	// MonitoringNamespace may scrape the agent's metrics. Default "monitoring".
+	MonitoringNamespace string
+	// Monitoring is the resource that installs the Prometheus Operator CRDs;
+	// the ServiceMonitor depends on it. Default none.
+	Monitoring pulumi.Resource
+	// APIServerPort is the port the Kubernetes API server listens on behind
+	// the `kubernetes` Service (443 on EKS, 6443 on kind), allowed as egress
+	// so the agent can read pod metadata. Default 443.
+	APIServerPort int
+	// PriorityClassName of the agent pods. Default system-node-critical, so
+	// the agent is the last thing evicted from a node under pressure.
+	PriorityClassName string
+}
+
+func (a *Args) withDefaults() Args {
+	out := *a
+	if out.Agent == "" {
+		out.Agent = FluentBit
+	}
+	if out.Namespace == "" {
+		out.Namespace = DefaultNamespace
+	}
+	if out.MonitoringNamespace == "" {
+		out.MonitoringNamespace = DefaultMonitoringNamespace
+	}
+	if out.LogRateKiBPerSecond == 0 {
+		out.LogRateKiBPerSecond = DefaultLogRateKiBPerSecond
+	}
+	if out.OutageMinutes == 0 {
+		out.OutageMinutes = DefaultOutageMinutes
+	}
+	if out.BufferMiB == 0 {
+		out.BufferMiB = BufferMiBFor(out.LogRateKiBPerSecond, out.OutageMinutes)
+	}
+	if out.BufferHostPath == "" {
+		out.BufferHostPath = DefaultBufferHostPath
+	}
+	if out.MemoryLimitMiB == 0 {
+		out.MemoryLimitMiB = DefaultFluentBitMemoryMiB
+		if out.Agent == Fluentd {
+			out.MemoryLimitMiB = DefaultFluentdMemoryMiB
+		}
+	}
+	if out.MemoryRequestMiB == 0 {
+		out.MemoryRequestMiB = out.MemoryLimitMiB / 2
+	}
+	if out.CPURequestMilli == 0 {
+		out.CPURequestMilli = 50
+		if out.Agent == Fluentd {
+			out.CPURequestMilli = 100
+		}
+	}
+	if out.APIServerPort == 0 {
+		out.APIServerPort = DefaultAPIServerPort
+	}
+	if out.PriorityClassName == "" {
+		out.PriorityClassName = DefaultPriorityClassName
+	}
+	return out
+}
+
+// BufferMiBFor is the disk buffer that holds minutes of logs at rateKiB
+// KiB/s, rounded up to a whole MiB.
+func BufferMiBFor(rateKiB, minutes int) int {
+	kib := int64(rateKiB) * 60 * int64(minutes)
+	return int((kib + 1023) / 1024)
+}
+
+// MinutesBuffered is how many minutes of logs at rateKiB KiB/s a buffer of
+// bufferMiB holds.
+func MinutesBuffered(bufferMiB, rateKiB int) float64 {
+	if rateKiB <= 0 {
+		return 0
+	}
+	return float64(bufferMiB) * 1024 / float64(rateKiB) / 60
+}
+
+var (
+	namespacePattern = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
+	repoPattern      = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$`)
+)
+
+// ParseLogScaleURL checks that raw is an https URL with a host and no path,
+// query or credentials, and returns its host and port (443 when absent).
+func ParseLogScaleURL(raw string) (host string, port int, err error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", 0, err
+	}
+	switch {
+	case u.Scheme != "https":
+		return "", 0, fmt.Errorf("the scheme must be https, not %q", u.Scheme)
+	case u.Hostname() == "":
+		return "", 0, fmt.Errorf("a host name is required")
+	case u.User != nil:
+		return "", 0, fmt.Errorf("credentials do not belong in the URL: the ingest token is a secret")
+	case u.Path != "" && u.Path != "/", u.RawQuery != "", u.Fragment != "":
+		return "", 0, fmt.Errorf("give the base URL only (no path, query or fragment): the ingest path %s is added", IngestPath)
+	}
+	port = 443
+	if p := u.Port(); p != "" {
+		port, err = strconv.Atoi(p)
+		if err != nil || port < 1 || port > 65535 {
+			return "", 0, fmt.Errorf("port %q is not a TCP port", p)
+		}
+	}
+	if ip := net.ParseIP(u.Hostname()); ip != nil {
+		// TLS verification needs a name the certificate was issued for.
+		return "", 0, fmt.Errorf("use a host name, not an IP address, so the certificate can be verified")
+	}
+	return u.Hostname(), port, nil
+}
+
+// validate returns every problem with defaulted args at once.
+func (a *Args) validate() error {
+	var errs []string
+	add := func(format string, v ...any) { errs = append(errs, fmt.Sprintf(format, v...)) }
+	if a.Agent != FluentBit && a.Agent != Fluentd {
+		add("Agent %q must be one of %s", a.Agent, strings.Join(Agents, ", "))
+	}
+	if !namespacePattern.MatchString(a.Namespace) {
+		add("Namespace %q is not a valid namespace name", a.Namespace)
+	}
+	if _, _, err := ParseLogScaleURL(a.LogScaleURL); err != nil {
+		add("LogScaleURL %q: %v", a.LogScaleURL, err)
+	}
+	if !repoPattern.MatchString(a.Repository) {
+		add("Repository %q must be a LogScale repository name (letters, digits, _ . -)", a.Repository)
+	}
+	if a.LogRateKiBPerSecond < 1 {
+		add("LogRateKiBPerSecond %d must be at least 1", a.LogRateKiBPerSecond)
+	}
+	if a.OutageMinutes < 1 {
+		add("OutageMinutes %d must be at least 1", a.OutageMinutes)
+	}
+	if a.LogRateKiBPerSecond >= 1 && MinutesBuffered(a.BufferMiB, a.LogRateKiBPerSecond) < 1 {
+		add("BufferMiB %d holds less than one minute of logs at %d KiB/s (at least %d MiB)",
+			a.BufferMiB, a.LogRateKiBPerSecond, BufferMiBFor(a.LogRateKiBPerSecond, 1))
+	}
+	if !strings.HasPrefix(a.BufferHostPath, "/") || strings.HasPrefix(a.BufferHostPath+"/", "/var/log/") {
+		// /var/log is mounted read-only; the buffer must live elsewhere.
+		add("BufferHostPath %q must be an absolute path outside /var/log", a.BufferHostPath)
+	}
+	minMemory := 32
+	if a.Agent == Fluentd {
+		minMemory = 128
+	}
+	if a.MemoryLimitMiB < minMemory {
+		add("MemoryLimitMiB %d is below the %d MiB %s needs", a.MemoryLimitMiB, minMemory, a.Agent)
+	}
+	if a.MemoryRequestMiB > a.MemoryLimitMiB || a.MemoryRequestMiB < 1 {
+		add("MemoryRequestMiB %d must be between 1 and MemoryLimitMiB (%d)", a.MemoryRequestMiB, a.MemoryLimitMiB)
+	}
+	if a.CPURequestMilli < 1 {
+		add("CPURequestMilli %d must be positive", a.CPURequestMilli)
+	}
+	for _, ns := range a.ExcludeNamespaces {
+		if !namespacePattern.MatchString(ns) {
+			add("ExcludeNamespaces: %q is not a valid namespace name", ns)
+		}
+		if ns == a.Namespace {
+			add("ExcludeNamespaces: %q is the agent's own namespace; its errors must reach LogScale", ns)
+		}
+	}
+	if a.APIServerPort < 1 || a.APIServerPort > 65535 {
+		add("APIServerPort %d is not a TCP port", a.APIServerPort)
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("logging: %s", strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// maxChunksUp bounds the chunks Fluent Bit keeps in memory so that they use
+// at most half the memory limit (each costs about 2 MiB); the rest stays on
+// disk until the output catches up.
+func maxChunksUp(memoryLimitMiB int) int {
+	n := memoryLimitMiB / 2 / chunkMiB
+	if n < 4 {
+		n = 4
+	}
+	return n
+}

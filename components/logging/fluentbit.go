@@ -1,0 +1,342 @@
+package logging
+
+import (
+	"fmt"
+	"strings"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/cnplatform/platform/components/helmrelease"
+)
+
+// FluentBitChart is the upstream fluent-bit chart. Version from
+// github.com/fluent/helm-charts charts/fluent-bit/CHANGELOG.md: v0.57.9
+// (2026-07-06) ships Fluent Bit v5.0.9.
+var FluentBitChart = helmrelease.Chart{
+	Repo:    "https://fluent.github.io/helm-charts",
+	Name:    "fluent-bit",
+	Version: "0.57.9",
+}
+
+// FluentBitImage is the chart's own image at its appVersion, pinned here so
+// a chart bump never changes the agent silently.
+var FluentBitImage = Image{Repository: "cr.fluentbit.io/fluent/fluent-bit", Tag: "5.0.9", PullPolicy: "IfNotPresent"}
+
+// Fluent Bit's HTTP server: metrics and health. The chart names the
+// container port `http` and exposes it through its Service.
+const (
+	FluentBitMetricsPort = 2020
+	FluentBitMetricsPath = "/api/v2/metrics/prometheus"
+	FluentBitHealthPath  = "/api/v1/health"
+	// FluentBitConfigFile is the key of the generated configuration in the
+	// ConfigMap; the chart mounts the ConfigMap at /fluent-bit/etc/conf.
+	FluentBitConfigFile = "fluent-bit.yaml"
+	fluentBitConfigDir  = "/fluent-bit/etc/conf"
+	// IngestTokenEnv is the environment variable holding the ingest token,
+	// filled from the Kubernetes Secret; the configuration refers to it as
+	// ${LOGSCALE_INGEST_TOKEN}, which both agents expand at start.
+	IngestTokenEnv = "LOGSCALE_INGEST_TOKEN"
+	containerLogs  = "/var/log/containers/*.log"
+	kubeTag        = "kube.*"
+)
+
+// FluentBitConfig is Fluent Bit's YAML configuration document
+// (docs.fluentbit.io, "YAML configuration").
+type FluentBitConfig struct {
+	Service  FluentBitService  `json:"service"`
+	Pipeline FluentBitPipeline `json:"pipeline"`
+}
+
+// FluentBitService is the `service` section.
+type FluentBitService struct {
+	Flush       int    `json:"flush"`
+	LogLevel    string `json:"log_level"`
+	ParsersFile string `json:"parsers_file"`
+	HTTPServer  bool   `json:"http_server"`
+	HTTPListen  string `json:"http_listen"`
+	HTTPPort    int    `json:"http_port"`
+	// HealthCheck makes /api/v1/health answer 500 once the output has had
+	// more than HCErrorsCount errors or HCRetryFailureCount failed retries
+	// within HCPeriod seconds.
+	HealthCheck         bool `json:"health_check"`
+	HCErrorsCount       int  `json:"hc_errors_count"`
+	HCRetryFailureCount int  `json:"hc_retry_failure_count"`
+	HCPeriod            int  `json:"hc_period"`
+	// StoragePath is where filesystem chunks live: the hostPath buffer.
+	StoragePath string `json:"storage.path"`
+	// StorageSync: normal, or full (fsync every write).
+	StorageSync     string `json:"storage.sync"`
+	StorageChecksum bool   `json:"storage.checksum"`
+	// StorageMaxChunksUp bounds the chunks held in memory.
+	StorageMaxChunksUp int `json:"storage.max_chunks_up"`
+	// StorageBacklogMemLimit bounds memory used to replay the backlog after
+	// a restart.
+	StorageBacklogMemLimit string `json:"storage.backlog.mem_limit"`
+	StorageMetrics         bool   `json:"storage.metrics"`
+}
+
+// FluentBitPipeline is the `pipeline` section.
+type FluentBitPipeline struct {
+	Inputs  []TailInput `json:"inputs"`
+	Filters []any       `json:"filters"`
+	Outputs []ESOutput  `json:"outputs"`
+}
+
+// TailInput reads container log files.
+type TailInput struct {
+	Name string `json:"name"`
+	Tag  string `json:"tag"`
+	Path string `json:"path"`
+	// ExcludePath: comma-separated patterns of files not to read (excluded
+	// namespaces), so their logs are never read, buffered or sent.
+	ExcludePath string `json:"exclude_path,omitempty"`
+	// MultilineParser joins lines the runtime split (CRI partial lines).
+	MultilineParser string `json:"multiline.parser"`
+	// DB remembers file offsets across restarts (on the hostPath buffer).
+	DB              string `json:"db"`
+	DBLocking       bool   `json:"db.locking"`
+	SkipLongLines   bool   `json:"skip_long_lines"`
+	RefreshInterval int    `json:"refresh_interval"`
+	// StorageType filesystem: chunks are written to the buffer directory,
+	// so a restart or an outage loses nothing.
+	StorageType string `json:"storage.type"`
+}
+
+// KubernetesFilter adds pod metadata to each record.
+type KubernetesFilter struct {
+	Name          string `json:"name"`
+	Match         string `json:"match"`
+	KubeTagPrefix string `json:"kube_tag_prefix"`
+	// MergeLog parses JSON log lines into fields.
+	MergeLog bool `json:"merge_log"`
+	KeepLog  bool `json:"keep_log"`
+	// K8sLoggingParser lets a pod suggest a parser by annotation.
+	K8sLoggingParser bool `json:"k8s-logging.parser"`
+	// K8sLoggingExclude drops the logs of pods annotated
+	// `fluentbit.io/exclude: "true"`.
+	K8sLoggingExclude bool `json:"k8s-logging.exclude"`
+	Labels            bool `json:"labels"`
+	Annotations       bool `json:"annotations"`
+	// BufferSize for API responses; pods with many labels need more than
+	// the 32k default.
+	BufferSize string `json:"buffer_size"`
+}
+
+// ModifyFilter adds fixed fields.
+type ModifyFilter struct {
+	Name  string `json:"name"`
+	Match string `json:"match"`
+	Add   string `json:"add"`
+}
+
+// ESOutput sends records to LogScale's Elasticsearch bulk API.
+type ESOutput struct {
+	Name             string `json:"name"`
+	Match            string `json:"match"`
+	Host             string `json:"host"`
+	Port             int    `json:"port"`
+	Path             string `json:"path"`
+	TLS              bool   `json:"tls"`
+	TLSVerify        bool   `json:"tls.verify"`
+	HTTPUser         string `json:"http_user"`
+	HTTPPasswd       string `json:"http_passwd"`
+	Index            string `json:"index"`
+	SuppressTypeName bool   `json:"suppress_type_name"`
+	Compress         string `json:"compress"`
+	// RetryLimit no_limits: a chunk is retried until LogScale takes it.
+	RetryLimit string `json:"retry_limit"`
+	// StorageTotalLimitSize caps the disk buffer of this output; past it the
+	// oldest chunks are dropped.
+	StorageTotalLimitSize string `json:"storage.total_limit_size"`
+	// BufferSize of the HTTP response; errors from the bulk API are read in
+	// full so they reach the agent's log.
+	BufferSize string `json:"buffer_size"`
+	TraceError bool   `json:"trace_error"`
+	Workers    int    `json:"workers"`
+}
+
+// FluentBitConfigFor builds the pipeline from defaulted, valid args.
+func FluentBitConfigFor(a Args) FluentBitConfig {
+	host, port, _ := ParseLogScaleURL(a.LogScaleURL)
+	sync := "normal"
+	if a.StorageSyncFull {
+		sync = "full"
+	}
+	var exclude []string
+	for _, ns := range a.ExcludeNamespaces {
+		// Container log files are named <pod>_<namespace>_<container>-<id>.log.
+		exclude = append(exclude, fmt.Sprintf("/var/log/containers/*_%s_*.log", ns))
+	}
+	filters := []any{KubernetesFilter{
+		Name:              "kubernetes",
+		Match:             kubeTag,
+		KubeTagPrefix:     "kube.var.log.containers.",
+		MergeLog:          true,
+		KeepLog:           false,
+		K8sLoggingParser:  true,
+		K8sLoggingExclude: true,
+		Labels:            true,
+		Annotations:       false,
+		BufferSize:        "256k",
+	}}
+	if a.ClusterName != "" {
+		filters = append(filters, ModifyFilter{Name: "modify", Match: kubeTag, Add: "cluster " + a.ClusterName})
+	}
+	return FluentBitConfig{
+		Service: FluentBitService{
+			Flush:                  1,
+			LogLevel:               "info",
+			ParsersFile:            "/fluent-bit/etc/parsers.conf",
+			HTTPServer:             true,
+			HTTPListen:             "0.0.0.0",
+			HTTPPort:               FluentBitMetricsPort,
+			HealthCheck:            true,
+			HCErrorsCount:          5,
+			HCRetryFailureCount:    5,
+			HCPeriod:               60,
+			StoragePath:            strings.TrimSuffix(a.BufferHostPath, "/") + "/flb-storage/",
+			StorageSync:            sync,
+			StorageChecksum:        false,
+			StorageMaxChunksUp:     maxChunksUp(a.MemoryLimitMiB),
+			StorageBacklogMemLimit: fmt.Sprintf("%dM", max(a.MemoryLimitMiB/10, 5)),
+			StorageMetrics:         true,
+		},
+		Pipeline: FluentBitPipeline{
+			Inputs: []TailInput{{
+				Name:            "tail",
+				Tag:             kubeTag,
+				Path:            containerLogs,
+				ExcludePath:     strings.Join(exclude, ","),
+				MultilineParser: "cri, docker",
+				DB:              strings.TrimSuffix(a.BufferHostPath, "/") + "/tail-containers.db",
+				DBLocking:       true,
+				SkipLongLines:   true,
+				RefreshInterval: 10,
+				StorageType:     "filesystem",
+			}},
+			Filters: filters,
+			Outputs: []ESOutput{{
+				Name:                  "es",
+				Match:                 kubeTag,
+				Host:                  host,
+				Port:                  port,
+				Path:                  IngestPath,
+				TLS:                   true,
+				TLSVerify:             true,
+				HTTPUser:              IngestUser,
+				HTTPPasswd:            "${" + IngestTokenEnv + "}",
+				Index:                 a.Repository,
+				SuppressTypeName:      true,
+				Compress:              "gzip",
+				RetryLimit:            "no_limits",
+				StorageTotalLimitSize: megabytes(a.BufferMiB),
+				BufferSize:            "512k",
+				TraceError:            false,
+				Workers:               2,
+			}},
+		},
+	}
+}
+
+// megabytes writes a size in Fluent Bit's units: its K, M and G are powers
+// of 1000 (flb_utils_size_to_bytes), so MiB are converted, rounding up.
+func megabytes(mib int) string {
+	bytes := int64(mib) << 20
+	return fmt.Sprintf("%dM", (bytes+999_999)/1_000_000)
+}
+
+// RenderFluentBit writes the configuration as Fluent Bit reads it.
+func RenderFluentBit(c FluentBitConfig) (string, error) {
+	b, err := yaml.Marshal(c)
+	if err != nil {
+		return "", err
+	}
+	return "# Generated by components/logging from the stack's configuration. Do not edit.\n" + string(b), nil
+}
+
+// FluentBitValues are the fluent-bit chart's values we set.
+type FluentBitValues struct {
+	Kind  string `json:"kind"`
+	Image Image  `json:"image"`
+	// TestFramework off: its test pod uses busybox:latest.
+	TestFramework Enabled `json:"testFramework"`
+	// ExistingConfigMap is our ConfigMap with the generated configuration.
+	ExistingConfigMap string            `json:"existingConfigMap"`
+	Args              []string          `json:"args"`
+	Env               []EnvVar          `json:"env"`
+	PodAnnotations    map[string]string `json:"podAnnotations,omitempty"`
+	PriorityClassName string            `json:"priorityClassName"`
+	Tolerations       []Toleration      `json:"tolerations"`
+	// PodSecurityContext and SecurityContext: see agentSecurityContext.
+	PodSecurityContext    PodSecurityContext `json:"podSecurityContext"`
+	SecurityContext       SecurityContext    `json:"securityContext"`
+	Resources             Resources          `json:"resources"`
+	LivenessProbe         Probe              `json:"livenessProbe"`
+	ReadinessProbe        Probe              `json:"readinessProbe"`
+	MetricsPort           int                `json:"metricsPort"`
+	DaemonSetVolumes      []Volume           `json:"daemonSetVolumes"`
+	DaemonSetVolumeMounts []VolumeMount      `json:"daemonSetVolumeMounts"`
+	// ServiceMonitor off in the chart: we declare our own, which depends on
+	// the monitoring component (the chart cannot).
+	ServiceMonitor Enabled        `json:"serviceMonitor"`
+	UpdateStrategy UpdateStrategy `json:"updateStrategy"`
+}
+
+// tokenEnv is the only way the token reaches the agent.
+func tokenEnv(secretName string) EnvVar {
+	return EnvVar{Name: IngestTokenEnv, ValueFrom: &EnvSource{SecretKeyRef: &SecretKeyRef{Name: secretName, Key: DefaultIngestTokenSecretKey}}}
+}
+
+func resources(a Args) Resources {
+	return Resources{
+		Requests: ResourceList{"cpu": fmt.Sprintf("%dm", a.CPURequestMilli), "memory": fmt.Sprintf("%dMi", a.MemoryRequestMiB)},
+		Limits:   ResourceList{"memory": fmt.Sprintf("%dMi", a.MemoryLimitMiB)},
+	}
+}
+
+// hostVolumes: /var/log read-only, the buffer directory writable.
+func hostVolumes(a Args) ([]Volume, []VolumeMount) {
+	return []Volume{
+			{Name: "varlog", HostPath: &HostPathSource{Path: "/var/log", Type: "Directory"}},
+			{Name: "buffer", HostPath: &HostPathSource{Path: a.BufferHostPath, Type: "DirectoryOrCreate"}},
+		}, []VolumeMount{
+			{Name: "varlog", MountPath: "/var/log", ReadOnly: true},
+			{Name: "buffer", MountPath: a.BufferHostPath},
+		}
+}
+
+// FluentBitValuesFor builds the chart values from defaulted, valid args.
+// configChecksum rolls the pods when the generated configuration changes
+// (the chart does not watch a ConfigMap it does not own).
+func FluentBitValuesFor(a Args, configMapName, secretName, configChecksum string) FluentBitValues {
+	vols, mounts := hostVolumes(a)
+	return FluentBitValues{
+		Kind:              "DaemonSet",
+		Image:             FluentBitImage,
+		TestFramework:     Enabled{Enabled: false},
+		ExistingConfigMap: configMapName,
+		Args:              []string{"--workdir=/fluent-bit/etc", "--config=" + fluentBitConfigDir + "/" + FluentBitConfigFile},
+		Env:               []EnvVar{tokenEnv(secretName)},
+		PodAnnotations:    map[string]string{"checksum/config": configChecksum},
+		PriorityClassName: a.PriorityClassName,
+		Tolerations:       tolerateEverything,
+		PodSecurityContext: PodSecurityContext{
+			SeccompProfile: &SeccompProfile{Type: "RuntimeDefault"},
+		},
+		SecurityContext: agentSecurityContext(true),
+		Resources:       resources(a),
+		// Liveness asks only whether the HTTP server answers: the health
+		// endpoint turns 500 while LogScale is unreachable, and restarting
+		// the agent cannot fix that (its buffer survives restarts, but a
+		// crash loop delays the catch-up).
+		LivenessProbe: Probe{HTTPGet: HTTPGetAction{Path: "/", Port: "http"}, InitialDelaySeconds: 10, PeriodSeconds: 10, FailureThreshold: 6},
+		// Readiness follows the health check, so `kubectl get pods` and
+		// rollouts show a node whose agent cannot ship.
+		ReadinessProbe:        Probe{HTTPGet: HTTPGetAction{Path: FluentBitHealthPath, Port: "http"}, PeriodSeconds: 10, FailureThreshold: 3},
+		MetricsPort:           FluentBitMetricsPort,
+		DaemonSetVolumes:      vols,
+		DaemonSetVolumeMounts: mounts,
+		ServiceMonitor:        Enabled{Enabled: false},
+		UpdateStrategy:        UpdateStrategy{Type: "RollingUpdate", RollingUpdate: &RollingUpdate{MaxUnavailable: "10%"}},
+	}
+}

@@ -1,0 +1,219 @@
+package logging_test
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"sigs.k8s.io/yaml"
+
+	"github.com/cnplatform/platform/components/logging"
+)
+
+// parsedFluentBit is the generated file read back as Fluent Bit would: a
+// plain YAML document, not our Go types.
+type parsedFluentBit struct {
+	Service  map[string]any `json:"service"`
+	Pipeline struct {
+		Inputs  []map[string]any `json:"inputs"`
+		Filters []map[string]any `json:"filters"`
+		Outputs []map[string]any `json:"outputs"`
+	} `json:"pipeline"`
+}
+
+func renderFluentBit(t *testing.T, args logging.Args) parsedFluentBit {
+	t.Helper()
+	r, err := logging.Render(&args)
+	require.NoError(t, err)
+	require.Equal(t, logging.FluentBit, r.Args.Agent)
+	var doc parsedFluentBit
+	require.NoError(t, yaml.UnmarshalStrict([]byte(r.Config), &doc), r.Config)
+	return doc
+}
+
+// sizeBytes reads a Fluent Bit size such as 3600M. Fluent Bit's K, M and G
+// are powers of 1000 (src/flb_utils.c, flb_utils_size_to_bytes).
+func sizeBytes(t *testing.T, s string) int64 {
+	t.Helper()
+	units := map[string]int64{"K": 1000, "M": 1000_000, "G": 1000_000_000}
+	for suffix, mult := range units {
+		if n, ok := strings.CutSuffix(s, suffix); ok {
+			v, err := strconv.ParseInt(n, 10, 64)
+			require.NoError(t, err, s)
+			return v * mult
+		}
+	}
+	v, err := strconv.ParseInt(s, 10, 64)
+	require.NoError(t, err, s)
+	return v
+}
+
+func only(t *testing.T, list []map[string]any, name string) map[string]any {
+	t.Helper()
+	var found []map[string]any
+	for _, m := range list {
+		if m["name"] == name {
+			found = append(found, m)
+		}
+	}
+	require.Len(t, found, 1, "want exactly one %q plugin", name)
+	return found[0]
+}
+
+func baseArgs() logging.Args {
+	return logging.Args{
+		LogScaleURL: "https://cloud.community.humio.com",
+		Repository:  "platform-prod",
+		ClusterName: "platform-prod",
+	}
+}
+
+func TestFluentBitBufferHoldsTheOutageToSurvive(t *testing.T) {
+	cases := []struct {
+		name          string
+		rateKiB       int
+		outageMinutes int
+		memoryMiB     int
+	}{
+		{"defaults", 0, 0, 0},
+		{"busy prod node, two hours", 512, 120, 100},
+		{"quiet dev node, half an hour", 128, 30, 64},
+		{"one minute at a high rate", 4096, 1, 200},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a := baseArgs()
+			a.LogRateKiBPerSecond, a.OutageMinutes, a.MemoryLimitMiB = tc.rateKiB, tc.outageMinutes, tc.memoryMiB
+			rate, minutes, memory := tc.rateKiB, tc.outageMinutes, tc.memoryMiB
+			if rate == 0 {
+				rate, minutes, memory = 512, 60, 100 // documented defaults
+			}
+			doc := renderFluentBit(t, a)
+
+			es := only(t, doc.Pipeline.Outputs, "es")
+			buffer := sizeBytes(t, es["storage.total_limit_size"].(string))
+			need := int64(rate) * 1024 * 60 * int64(minutes)
+			assert.GreaterOrEqual(t, buffer, need, "the output buffer must hold %d minutes at %d KiB/s", minutes, rate)
+			assert.Less(t, buffer, need+2<<20, "and not much more: it is disk on every node")
+
+			// Memory: chunks up (about 2 MiB each) stay within half the limit.
+			chunksUp := int64(doc.Service["storage.max_chunks_up"].(float64))
+			assert.Positive(t, chunksUp)
+			assert.LessOrEqual(t, chunksUp*2<<20, int64(memory)<<20/2+8<<20,
+				"%d chunks up would not fit a %d MiB limit", chunksUp, memory)
+		})
+	}
+}
+
+func TestFluentBitNeverDropsOnRetryOrRestart(t *testing.T) {
+	a := baseArgs()
+	a.BufferHostPath = "/var/lib/flb"
+	a.StorageSyncFull = true
+	doc := renderFluentBit(t, a)
+
+	es := only(t, doc.Pipeline.Outputs, "es")
+	assert.Equal(t, "no_limits", es["retry_limit"], "Fluent Bit's default (1 retry) loses chunks")
+
+	tail := only(t, doc.Pipeline.Inputs, "tail")
+	assert.Equal(t, "filesystem", tail["storage.type"], "memory buffering loses data on restart")
+	assert.Equal(t, "/var/log/containers/*.log", tail["path"])
+	assert.Contains(t, tail["multiline.parser"], "cri", "containerd splits long lines; the cri parser joins them")
+	assert.True(t, strings.HasPrefix(tail["db"].(string), "/var/lib/flb/"), "file offsets survive restarts on the host")
+
+	assert.True(t, strings.HasPrefix(doc.Service["storage.path"].(string), "/var/lib/flb/"), "chunks live on the hostPath")
+	assert.Equal(t, "full", doc.Service["storage.sync"])
+	assert.Equal(t, "normal", renderFluentBit(t, baseArgs()).Service["storage.sync"], "fsync per write only when asked")
+}
+
+func TestFluentBitShipsToLogScaleOverVerifiedTLS(t *testing.T) {
+	cases := []struct {
+		url  string
+		host string
+		port float64
+	}{
+		{"https://cloud.community.humio.com", "cloud.community.humio.com", 443},
+		{"https://logscale.internal.example.com:8443/", "logscale.internal.example.com", 8443},
+	}
+	for _, tc := range cases {
+		t.Run(tc.url, func(t *testing.T) {
+			a := baseArgs()
+			a.LogScaleURL = tc.url
+			doc := renderFluentBit(t, a)
+			es := only(t, doc.Pipeline.Outputs, "es")
+			assert.Equal(t, tc.host, es["host"])
+			assert.Equal(t, tc.port, es["port"])
+			assert.Equal(t, "/api/v1/ingest/elastic-bulk", es["path"])
+			assert.Equal(t, true, es["tls"])
+			assert.Equal(t, true, es["tls.verify"])
+			assert.Equal(t, "ingest", es["http_user"])
+			assert.Equal(t, "${LOGSCALE_INGEST_TOKEN}", es["http_passwd"], "the token comes from the environment, never the file")
+			assert.Equal(t, "kube.*", es["match"])
+			assert.Equal(t, "platform-prod", es["index"])
+		})
+	}
+}
+
+func TestFluentBitAddsKubernetesMetadataAndHonoursExclusions(t *testing.T) {
+	a := baseArgs()
+	a.ExcludeNamespaces = []string{"kube-system", "local-path-storage"}
+	doc := renderFluentBit(t, a)
+
+	k8s := only(t, doc.Pipeline.Filters, "kubernetes")
+	assert.Equal(t, "kube.*", k8s["match"])
+	assert.Equal(t, true, k8s["merge_log"], "JSON logs become fields")
+	assert.Equal(t, true, k8s["labels"], "pod labels are attached")
+	assert.Equal(t, true, k8s["k8s-logging.exclude"], "pods opt out with fluentbit.io/exclude")
+
+	modify := only(t, doc.Pipeline.Filters, "modify")
+	assert.Equal(t, "cluster platform-prod", modify["add"], "events say which cluster they come from")
+
+	tail := only(t, doc.Pipeline.Inputs, "tail")
+	excluded := strings.Split(tail["exclude_path"].(string), ",")
+	assert.ElementsMatch(t, []string{"/var/log/containers/*_kube-system_*.log", "/var/log/containers/*_local-path-storage_*.log"}, excluded)
+	_, hasExclude := only(t, renderFluentBit(t, baseArgs()).Pipeline.Inputs, "tail")["exclude_path"]
+	assert.False(t, hasExclude, "nothing excluded unless asked")
+}
+
+func TestFluentBitServesMetricsAndHealth(t *testing.T) {
+	doc := renderFluentBit(t, baseArgs())
+	assert.Equal(t, true, doc.Service["http_server"])
+	assert.Equal(t, float64(2020), doc.Service["http_port"])
+	assert.Equal(t, true, doc.Service["health_check"])
+	assert.Equal(t, true, doc.Service["storage.metrics"], "buffer metrics are exported")
+}
+
+func TestRenderRejectsBadArgs(t *testing.T) {
+	cases := []struct {
+		name   string
+		change func(*logging.Args)
+		want   string
+	}{
+		{"plain http", func(a *logging.Args) { a.LogScaleURL = "http://cloud.community.humio.com" }, "https"},
+		{"URL with the ingest path", func(a *logging.Args) { a.LogScaleURL = "https://h.example.com/api/v1/ingest/elastic-bulk" }, "base URL only"},
+		{"token in the URL", func(a *logging.Args) { a.LogScaleURL = "https://ingest:secret@h.example.com" }, "credentials"},
+		{"unknown agent", func(a *logging.Args) { a.Agent = "vector" }, `Agent "vector"`},
+		{"buffer under a minute", func(a *logging.Args) { a.LogRateKiBPerSecond, a.BufferMiB = 1024, 10 }, "less than one minute"},
+		{"buffer under /var/log", func(a *logging.Args) { a.BufferHostPath = "/var/log/flb" }, "outside /var/log"},
+		{"no repository", func(a *logging.Args) { a.Repository = "" }, "Repository"},
+		{"starved agent", func(a *logging.Args) { a.MemoryLimitMiB = 16 }, "MemoryLimitMiB 16"},
+		{"excluding itself", func(a *logging.Args) { a.ExcludeNamespaces = []string{"logging"} }, "own namespace"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a := baseArgs()
+			tc.change(&a)
+			_, err := logging.Render(&a)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+}
+
+func TestBufferMath(t *testing.T) {
+	// 0.5 MB/s for 68 minutes is about 2 GiB (reliability-and-cost.md).
+	assert.InDelta(t, 2040, logging.BufferMiBFor(512, 68), 1)
+	assert.Equal(t, 1, logging.BufferMiBFor(1, 1), "rounded up, never down")
+	assert.InDelta(t, 68, logging.MinutesBuffered(2040, 512), 0.01)
+}

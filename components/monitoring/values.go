@@ -1,0 +1,427 @@
+package monitoring
+
+import "fmt"
+
+// Chart is the upstream kube-prometheus-stack chart, pinned exactly.
+// Version 91.4.1 (appVersion / Prometheus Operator v0.94.0, Grafana subchart
+// 13.2.5), as `helm show chart` reports it in a public offline-lint record of
+// that chart archive; its CRDs are compatible with the prometheus-operator API
+// module v0.95.1 the repository's CRD checks use (toolchain.md).
+const (
+	ChartRepo    = "https://prometheus-community.github.io/helm-charts"
+	ChartName    = "kube-prometheus-stack"
+	ChartVersion = "91.4.1"
+)
+
+// Names the chart gives its objects. fullnameOverride fixes the prefix so
+// job labels, service names and pod labels are predictable for rules,
+// NetworkPolicies and other components.
+const (
+	fullname = "kps"
+	// PrometheusName is the Prometheus custom resource (and Service, and the
+	// `job` label of its own metrics).
+	PrometheusName = fullname + "-prometheus"
+	// AlertmanagerName is the Alertmanager custom resource, Service and job.
+	AlertmanagerName = fullname + "-alertmanager"
+	// ReceiversSecretName holds the receiver URLs and keys; it is mounted
+	// into Alertmanager at SecretsMountPath/ReceiversSecretName.
+	ReceiversSecretName = "alertmanager-receivers"
+	// GrafanaAdminSecretName holds Grafana's admin user and password.
+	GrafanaAdminSecretName = "grafana-admin"
+	// SecretsMountPath is where the Prometheus Operator mounts the Secrets
+	// listed in the Alertmanager's spec.secrets.
+	SecretsMountPath = "/etc/alertmanager/secrets"
+	// DashboardLabel marks ConfigMaps Grafana's sidecar loads as dashboards.
+	DashboardLabel = "grafana_dashboard"
+)
+
+// PrometheusPodLabels select the Prometheus pods: other components allow
+// scraping from these labels in the monitoring namespace in their
+// NetworkPolicies.
+var PrometheusPodLabels = map[string]string{
+	"app.kubernetes.io/name": "prometheus",
+	"prometheus":             PrometheusName,
+}
+
+// alertmanagerPodLabels select the Alertmanager pods.
+var alertmanagerPodLabels = map[string]string{
+	"app.kubernetes.io/name": "alertmanager",
+	"alertmanager":           AlertmanagerName,
+}
+
+// Values is the subset of the chart's values we set (json names follow the
+// chart's values.yaml).
+type Values struct {
+	FullnameOverride      string                `json:"fullnameOverride"`
+	CRDs                  Enabled               `json:"crds"`
+	DefaultRules          DefaultRules          `json:"defaultRules"`
+	KubeControllerManager Enabled               `json:"kubeControllerManager"`
+	KubeScheduler         Enabled               `json:"kubeScheduler"`
+	KubeEtcd              Enabled               `json:"kubeEtcd"`
+	KubeProxy             Enabled               `json:"kubeProxy"`
+	Prometheus            PrometheusValues      `json:"prometheus"`
+	Alertmanager          AlertmanagerValues    `json:"alertmanager"`
+	PrometheusOperator    OperatorValues        `json:"prometheusOperator"`
+	Grafana               GrafanaValues         `json:"grafana"`
+	KubeStateMetrics      KubeStateMetricsValue `json:"kube-state-metrics"`
+	NodeExporter          NodeExporterValues    `json:"prometheus-node-exporter"`
+}
+
+// Enabled switches a chart part on or off.
+type Enabled struct {
+	Enabled bool `json:"enabled"`
+}
+
+// DefaultRules selects the chart's bundled rule groups.
+type DefaultRules struct {
+	Create bool `json:"create"`
+	// Rules switches rule groups (keys as in the chart's defaultRules.rules).
+	Rules map[string]bool `json:"rules"`
+	// Disabled switches off single alerts by name.
+	Disabled map[string]bool `json:"disabled,omitempty"`
+}
+
+// PodDisruptionBudget as the chart takes it.
+type PodDisruptionBudget struct {
+	Enabled        bool `json:"enabled"`
+	MinAvailable   *int `json:"minAvailable,omitempty"`
+	MaxUnavailable *int `json:"maxUnavailable,omitempty"`
+}
+
+// TopologySpreadConstraint is the Kubernetes type, for the fields we set.
+type TopologySpreadConstraint struct {
+	MaxSkew           int           `json:"maxSkew"`
+	TopologyKey       string        `json:"topologyKey"`
+	WhenUnsatisfiable string        `json:"whenUnsatisfiable"`
+	LabelSelector     LabelSelector `json:"labelSelector"`
+}
+
+// LabelSelector matches labels exactly.
+type LabelSelector struct {
+	MatchLabels map[string]string `json:"matchLabels"`
+}
+
+// PodSecurityContext is the pod-level security context.
+type PodSecurityContext struct {
+	RunAsNonRoot   bool           `json:"runAsNonRoot"`
+	RunAsUser      int            `json:"runAsUser"`
+	RunAsGroup     int            `json:"runAsGroup"`
+	FSGroup        int            `json:"fsGroup"`
+	SeccompProfile SeccompProfile `json:"seccompProfile"`
+}
+
+// SeccompProfile selects the runtime's default seccomp profile.
+type SeccompProfile struct {
+	Type string `json:"type"`
+}
+
+// ContainerSecurityContext is the container-level security context.
+type ContainerSecurityContext struct {
+	RunAsNonRoot             bool           `json:"runAsNonRoot"`
+	AllowPrivilegeEscalation bool           `json:"allowPrivilegeEscalation"`
+	ReadOnlyRootFilesystem   bool           `json:"readOnlyRootFilesystem"`
+	Capabilities             Capabilities   `json:"capabilities"`
+	SeccompProfile           SeccompProfile `json:"seccompProfile"`
+}
+
+// Capabilities drops Linux capabilities.
+type Capabilities struct {
+	Drop []string `json:"drop"`
+}
+
+// VolumeClaimTemplate is a PVC template (storageSpec / storage).
+type VolumeClaimTemplate struct {
+	VolumeClaimTemplate PVCTemplate `json:"volumeClaimTemplate"`
+}
+
+// PVCTemplate wraps the claim spec.
+type PVCTemplate struct {
+	Spec PVCSpec `json:"spec"`
+}
+
+// PVCSpec is the claim spec; an empty StorageClassName uses the cluster's
+// default class.
+type PVCSpec struct {
+	StorageClassName string       `json:"storageClassName,omitempty"`
+	AccessModes      []string     `json:"accessModes"`
+	Resources        PVCResources `json:"resources"`
+}
+
+// PVCResources requests the volume size.
+type PVCResources struct {
+	Requests map[string]string `json:"requests"`
+}
+
+// PrometheusValues is the chart's `prometheus` key.
+type PrometheusValues struct {
+	PodDisruptionBudget PodDisruptionBudget `json:"podDisruptionBudget"`
+	PrometheusSpec      PrometheusSpec      `json:"prometheusSpec"`
+}
+
+// PrometheusSpec is `prometheus.prometheusSpec` (fields of the Prometheus CR).
+type PrometheusSpec struct {
+	Replicas                                int                        `json:"replicas"`
+	ReplicaExternalLabelName                string                     `json:"replicaExternalLabelName"`
+	PrometheusExternalLabelName             string                     `json:"prometheusExternalLabelName"`
+	ExternalLabels                          map[string]string          `json:"externalLabels"`
+	ScrapeInterval                          string                     `json:"scrapeInterval"`
+	EvaluationInterval                      string                     `json:"evaluationInterval"`
+	Retention                               string                     `json:"retention"`
+	RetentionSize                           string                     `json:"retentionSize"`
+	StorageSpec                             VolumeClaimTemplate        `json:"storageSpec"`
+	Resources                               Resources                  `json:"resources"`
+	TopologySpreadConstraints               []TopologySpreadConstraint `json:"topologySpreadConstraints,omitempty"`
+	SecurityContext                         PodSecurityContext         `json:"securityContext"`
+	ServiceMonitorSelectorNilUsesHelmValues bool                       `json:"serviceMonitorSelectorNilUsesHelmValues"`
+	PodMonitorSelectorNilUsesHelmValues     bool                       `json:"podMonitorSelectorNilUsesHelmValues"`
+	RuleSelectorNilUsesHelmValues           bool                       `json:"ruleSelectorNilUsesHelmValues"`
+	ProbeSelectorNilUsesHelmValues          bool                       `json:"probeSelectorNilUsesHelmValues"`
+	ScrapeConfigSelectorNilUsesHelmValues   bool                       `json:"scrapeConfigSelectorNilUsesHelmValues"`
+	// Empty selectors: every namespace.
+	ServiceMonitorNamespaceSelector map[string]any `json:"serviceMonitorNamespaceSelector"`
+	PodMonitorNamespaceSelector     map[string]any `json:"podMonitorNamespaceSelector"`
+	RuleNamespaceSelector           map[string]any `json:"ruleNamespaceSelector"`
+}
+
+// AlertmanagerValues is the chart's `alertmanager` key.
+type AlertmanagerValues struct {
+	PodDisruptionBudget PodDisruptionBudget `json:"podDisruptionBudget"`
+	// Config is rendered by the chart into the Alertmanager's config
+	// Secret. It holds no secret: receivers read theirs from files.
+	Config           *Config          `json:"config"`
+	AlertmanagerSpec AlertmanagerSpec `json:"alertmanagerSpec"`
+}
+
+// AlertmanagerSpec is `alertmanager.alertmanagerSpec` (the Alertmanager CR).
+type AlertmanagerSpec struct {
+	Replicas                  int                        `json:"replicas"`
+	Retention                 string                     `json:"retention"`
+	Storage                   VolumeClaimTemplate        `json:"storage"`
+	Resources                 Resources                  `json:"resources"`
+	TopologySpreadConstraints []TopologySpreadConstraint `json:"topologySpreadConstraints,omitempty"`
+	SecurityContext           PodSecurityContext         `json:"securityContext"`
+	// Secrets are mounted at /etc/alertmanager/secrets/<name>.
+	Secrets []string `json:"secrets"`
+}
+
+// OperatorValues is `prometheusOperator`.
+type OperatorValues struct {
+	Resources                Resources                `json:"resources"`
+	SecurityContext          PodSecurityContext       `json:"securityContext"`
+	ContainerSecurityContext ContainerSecurityContext `json:"containerSecurityContext"`
+	ConfigReloader           ConfigReloader           `json:"prometheusConfigReloader"`
+}
+
+// ConfigReloader sizes the config-reloader sidecars.
+type ConfigReloader struct {
+	Resources Resources `json:"resources"`
+}
+
+// GrafanaValues is the grafana subchart's values.
+type GrafanaValues struct {
+	Enabled                  bool                     `json:"enabled"`
+	Admin                    GrafanaAdmin             `json:"admin"`
+	Resources                Resources                `json:"resources"`
+	SecurityContext          PodSecurityContext       `json:"securityContext"`
+	ContainerSecurityContext ContainerSecurityContext `json:"containerSecurityContext"`
+	Sidecar                  GrafanaSidecar           `json:"sidecar"`
+	TestFramework            Enabled                  `json:"testFramework"`
+	Persistence              Enabled                  `json:"persistence"`
+}
+
+// GrafanaAdmin points Grafana at the Secret holding its admin credentials.
+type GrafanaAdmin struct {
+	ExistingSecret string `json:"existingSecret"`
+	UserKey        string `json:"userKey"`
+	PasswordKey    string `json:"passwordKey"`
+}
+
+// GrafanaSidecar loads dashboards and data sources from labelled ConfigMaps.
+type GrafanaSidecar struct {
+	Resources       Resources                `json:"resources"`
+	SecurityContext ContainerSecurityContext `json:"securityContext"`
+	Dashboards      SidecarDashboards        `json:"dashboards"`
+}
+
+// SidecarDashboards selects dashboard ConfigMaps.
+type SidecarDashboards struct {
+	Enabled         bool   `json:"enabled"`
+	Label           string `json:"label"`
+	LabelValue      string `json:"labelValue"`
+	SearchNamespace string `json:"searchNamespace"`
+}
+
+// KubeStateMetricsValue is the kube-state-metrics subchart's values.
+type KubeStateMetricsValue struct {
+	Resources                Resources                `json:"resources"`
+	ContainerSecurityContext ContainerSecurityContext `json:"containerSecurityContext"`
+	// MetricLabelsAllowlist exports node zone labels for the zone rules.
+	MetricLabelsAllowlist []string `json:"metricLabelsAllowlist"`
+}
+
+// NodeExporterValues is the prometheus-node-exporter subchart's values.
+type NodeExporterValues struct {
+	// NamespaceOverride runs node-exporter in its own privileged namespace.
+	NamespaceOverride        string                   `json:"namespaceOverride"`
+	Resources                Resources                `json:"resources"`
+	ContainerSecurityContext ContainerSecurityContext `json:"containerSecurityContext"`
+}
+
+var (
+	restrictedContainer = ContainerSecurityContext{
+		RunAsNonRoot:             true,
+		AllowPrivilegeEscalation: false,
+		ReadOnlyRootFilesystem:   true,
+		Capabilities:             Capabilities{Drop: []string{"ALL"}},
+		SeccompProfile:           SeccompProfile{Type: "RuntimeDefault"},
+	}
+	runtimeDefault = SeccompProfile{Type: "RuntimeDefault"}
+)
+
+func nonRootPod(uid int) PodSecurityContext {
+	return PodSecurityContext{RunAsNonRoot: true, RunAsUser: uid, RunAsGroup: uid, FSGroup: uid, SeccompProfile: runtimeDefault}
+}
+
+func small(cpu, mem, limit string) Resources {
+	return Resources{Requests: ResourceList{CPU: cpu, Memory: mem}, Limits: ResourceList{Memory: limit}}
+}
+
+// zoneSpread spreads pods evenly across zones (maxSkew 1): losing a zone
+// never takes all replicas.
+func zoneSpread(labels map[string]string) []TopologySpreadConstraint {
+	return []TopologySpreadConstraint{
+		{MaxSkew: 1, TopologyKey: "topology.kubernetes.io/zone", WhenUnsatisfiable: "DoNotSchedule", LabelSelector: LabelSelector{MatchLabels: labels}},
+		{MaxSkew: 1, TopologyKey: "kubernetes.io/hostname", WhenUnsatisfiable: "ScheduleAnyway", LabelSelector: LabelSelector{MatchLabels: labels}},
+	}
+}
+
+func pdb(replicas int) PodDisruptionBudget {
+	if replicas < 2 {
+		// A PDB on a single replica would block every node drain.
+		return PodDisruptionBudget{Enabled: false}
+	}
+	one := 1
+	return PodDisruptionBudget{Enabled: true, MaxUnavailable: &one}
+}
+
+func volume(storageClass string, sizeGiB int) VolumeClaimTemplate {
+	return VolumeClaimTemplate{VolumeClaimTemplate: PVCTemplate{Spec: PVCSpec{
+		StorageClassName: storageClass,
+		AccessModes:      []string{"ReadWriteOnce"},
+		Resources:        PVCResources{Requests: map[string]string{"storage": fmt.Sprintf("%dGi", sizeGiB)}},
+	}}}
+}
+
+// RetentionSize renders the TSDB size cap (85 % of the volume) in the unit
+// Prometheus takes (its MB are MiB).
+func RetentionSize(volumeGiB int) string {
+	return fmt.Sprintf("%dMB", RetentionSizeBytes(int64(volumeGiB)*gib)/mib)
+}
+
+// ChartValues builds the chart's values from defaulted Args.
+func ChartValues(a *Args) Values {
+	p, am := a.Prometheus, a.Alertmanager
+	v := Values{
+		FullnameOverride: fullname,
+		CRDs:             Enabled{Enabled: true},
+		DefaultRules: DefaultRules{
+			Create: true,
+			// EKS runs the control plane: controller-manager, scheduler and
+			// etcd are not scrapeable, so their rules would only ever fire
+			// "target down" (prometheus-community/helm-charts#4106).
+			Rules: map[string]bool{
+				"etcd":                   false,
+				"kubeControllerManager":  false,
+				"kubeSchedulerAlerting":  false,
+				"kubeSchedulerRecording": false,
+				"kubeProxy":              a.EKS,
+			},
+			// Replaced by NodeNotReady in our rules, which carries the zone
+			// so a zone outage inhibits it.
+			Disabled: map[string]bool{"KubeNodeNotReady": true},
+		},
+		KubeControllerManager: Enabled{Enabled: false},
+		KubeScheduler:         Enabled{Enabled: false},
+		KubeEtcd:              Enabled{Enabled: false},
+		// EKS's kube-proxy serves metrics on 0.0.0.0:10249; local clusters
+		// (kind) bind it to localhost.
+		KubeProxy: Enabled{Enabled: a.EKS},
+		Prometheus: PrometheusValues{
+			PodDisruptionBudget: pdb(p.Replicas),
+			PrometheusSpec: PrometheusSpec{
+				Replicas: p.Replicas,
+				// Replicas differ only in this label; the operator drops it
+				// from alerts so Alertmanager deduplicates them.
+				ReplicaExternalLabelName:                "prometheus_replica",
+				PrometheusExternalLabelName:             "prometheus",
+				ExternalLabels:                          map[string]string{"cluster": a.ClusterName, "environment": a.Environment},
+				ScrapeInterval:                          p.ScrapeInterval,
+				EvaluationInterval:                      p.ScrapeInterval,
+				Retention:                               p.Retention,
+				RetentionSize:                           RetentionSize(p.VolumeSizeGiB),
+				StorageSpec:                             volume(a.StorageClass, p.VolumeSizeGiB),
+				Resources:                               PrometheusResources(p.ExpectedSeries),
+				SecurityContext:                         nonRootPod(1000),
+				ServiceMonitorSelectorNilUsesHelmValues: false,
+				PodMonitorSelectorNilUsesHelmValues:     false,
+				RuleSelectorNilUsesHelmValues:           false,
+				ProbeSelectorNilUsesHelmValues:          false,
+				ScrapeConfigSelectorNilUsesHelmValues:   false,
+				ServiceMonitorNamespaceSelector:         map[string]any{},
+				PodMonitorNamespaceSelector:             map[string]any{},
+				RuleNamespaceSelector:                   map[string]any{},
+			},
+		},
+		Alertmanager: AlertmanagerValues{
+			PodDisruptionBudget: pdb(am.Replicas),
+			Config:              AlertmanagerConfig(a.Routing),
+			AlertmanagerSpec: AlertmanagerSpec{
+				Replicas:        am.Replicas,
+				Retention:       "120h",
+				Storage:         volume(a.StorageClass, am.VolumeSizeGiB),
+				Resources:       small("50m", "128Mi", "256Mi"),
+				SecurityContext: nonRootPod(1000),
+				Secrets:         []string{ReceiversSecretName},
+			},
+		},
+		PrometheusOperator: OperatorValues{
+			Resources:                small("100m", "128Mi", "512Mi"),
+			SecurityContext:          nonRootPod(65534),
+			ContainerSecurityContext: restrictedContainer,
+			ConfigReloader:           ConfigReloader{Resources: small("10m", "32Mi", "64Mi")},
+		},
+		Grafana: GrafanaValues{
+			Enabled:         true,
+			Admin:           GrafanaAdmin{ExistingSecret: GrafanaAdminSecretName, UserKey: "admin-user", PasswordKey: "admin-password"},
+			Resources:       small("100m", "256Mi", "512Mi"),
+			SecurityContext: nonRootPod(472),
+			// Grafana writes only to its data volume (/var/lib/grafana, an
+			// emptyDir without persistence), so its root file system is read-only.
+			ContainerSecurityContext: restrictedContainer,
+			Sidecar: GrafanaSidecar{
+				Resources:       small("50m", "64Mi", "128Mi"),
+				SecurityContext: restrictedContainer,
+				Dashboards:      SidecarDashboards{Enabled: true, Label: DashboardLabel, LabelValue: "1", SearchNamespace: "ALL"},
+			},
+			// The chart's test pod runs as root; dashboards are code, so
+			// Grafana keeps no state worth a volume.
+			TestFramework: Enabled{Enabled: false},
+			Persistence:   Enabled{Enabled: false},
+		},
+		KubeStateMetrics: KubeStateMetricsValue{
+			Resources:                small("50m", "128Mi", "256Mi"),
+			ContainerSecurityContext: restrictedContainer,
+			MetricLabelsAllowlist:    []string{"nodes=[topology.kubernetes.io/zone,node.kubernetes.io/instance-type]"},
+		},
+		NodeExporter: NodeExporterValues{
+			NamespaceOverride:        a.NodeExporterNamespace,
+			Resources:                small("50m", "32Mi", "64Mi"),
+			ContainerSecurityContext: restrictedContainer,
+		},
+	}
+	if a.ZoneSpread {
+		v.Prometheus.PrometheusSpec.TopologySpreadConstraints = zoneSpread(PrometheusPodLabels)
+		v.Alertmanager.AlertmanagerSpec.TopologySpreadConstraints = zoneSpread(alertmanagerPodLabels)
+	}
+	return v
+}

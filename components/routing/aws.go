@@ -1,0 +1,315 @@
+package routing
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/s3"
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	helmv3 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v3"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/cnplatform/platform/components/cluster"
+	"github.com/cnplatform/platform/components/helmrelease"
+	"github.com/cnplatform/platform/components/namespace"
+	"github.com/cnplatform/platform/components/policydoc"
+)
+
+func newNamespace(ctx *pulumi.Context, logical, name string, parent pulumi.ResourceOption) (*namespace.Namespace, error) {
+	return namespace.New(ctx, logical, &namespace.Args{Name: name}, parent)
+}
+
+// newRole gives one service account an IAM role whose policy is built from
+// the scope once the account and VPC ids are known.
+func newRole(ctx *pulumi.Context, r *Routing, a *Args, name, ns, sa string, build func(Scope) string) (*cluster.WorkloadRole, error) {
+	aws := a.AWS
+	policy := pulumi.All(aws.AccountID, aws.VpcID).ApplyT(func(v []any) string {
+		return build(Scope{
+			Partition: aws.Partition, Region: aws.Region, AccountID: v[0].(string),
+			ClusterName: aws.ClusterName, VpcID: v[1].(string), HostedZoneID: aws.HostedZoneID,
+			ChallengeName: ChallengeRecordName(a.Domain), CertificateARN: a.TLS.CertificateARN,
+		})
+	}).(pulumi.StringOutput)
+	return aws.Roles.NewWorkloadRole(ctx, aws.ClusterName+"-"+name, &cluster.WorkloadRoleArgs{
+		Namespace: ns, ServiceAccount: sa, Policy: policy,
+	}, pulumi.Parent(r))
+}
+
+// newServiceAccount creates a chart's service account ourselves, so the IAM
+// role ARN (known only at deploy time) is an annotation and not a chart value.
+func newServiceAccount(ctx *pulumi.Context, name string, ns *namespace.Namespace, role *cluster.WorkloadRole, parent pulumi.ResourceOption) (*corev1.ServiceAccount, error) {
+	annotations := pulumi.StringMap{}
+	if role != nil {
+		annotations["eks.amazonaws.com/role-arn"] = role.RoleARN
+		annotations["eks.amazonaws.com/sts-regional-endpoints"] = pulumi.String("true")
+	}
+	return corev1.NewServiceAccount(ctx, name, &corev1.ServiceAccountArgs{
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(name), Namespace: ns.Name, Annotations: annotations},
+	}, parent)
+}
+
+// withValue sets one top-level chart value to an output (helmrelease renders
+// values from plain Go structs).
+func withValue(key string, v pulumi.Input) pulumi.ResourceOption {
+	return pulumi.Transformations([]pulumi.ResourceTransformation{func(args *pulumi.ResourceTransformationArgs) *pulumi.ResourceTransformationResult {
+		ra, ok := args.Props.(*helmv3.ReleaseArgs)
+		if !ok {
+			return nil
+		}
+		values := pulumi.Map{}
+		if m, ok := ra.Values.(pulumi.Map); ok {
+			for k, e := range m {
+				values[k] = e
+			}
+		}
+		values[key] = v
+		ra.Values = values
+		return &pulumi.ResourceTransformationResult{Props: ra, Opts: args.Opts}
+	}})
+}
+
+func newLoadBalancerController(ctx *pulumi.Context, r *Routing, a *Args, parent pulumi.ResourceOption) (pulumi.Resource, error) {
+	aws := a.AWS
+	ns, err := newNamespace(ctx, "aws-load-balancer-controller", LoadBalancerControllerNamespace, parent)
+	if err != nil {
+		return nil, err
+	}
+	policies, err := networkPolicies(ctx, r, a, LoadBalancerControllerNamespace, ns, []policyRule{{
+		name:    "controller",
+		ingress: []peerPorts{{peer: webhookPeer(a), tcp: []int{9443}}, {peer: monitoringPeer(a), tcp: []int{8080}}},
+		egress:  []peerPorts{{peer: anywhere(), tcp: apiPorts(a)}},
+	}})
+	if err != nil {
+		return nil, err
+	}
+	role, err := newRole(ctx, r, a, "aws-load-balancer-controller", LoadBalancerControllerNamespace, LoadBalancerControllerServiceAccount,
+		func(s Scope) string { return LoadBalancerControllerPolicy(s).JSON() })
+	if err != nil {
+		return nil, err
+	}
+	sa, err := newServiceAccount(ctx, LoadBalancerControllerServiceAccount, ns, role, parent)
+	if err != nil {
+		return nil, err
+	}
+	deps := append([]pulumi.Resource{sa, role}, policies...)
+	if a.Monitoring != nil {
+		deps = append(deps, a.Monitoring)
+	}
+	return helmrelease.New(ctx, "aws-load-balancer-controller", &helmrelease.Args{
+		Chart:     LoadBalancerControllerChart,
+		Namespace: ns.Name,
+		Values:    LoadBalancerControllerValuesFor(aws.ClusterName, aws.Region, aws.Tags, a.sizing()),
+	}, parent, pulumi.DependsOn(deps), withValue("vpcId", aws.VpcID))
+}
+
+func newExternalDNS(ctx *pulumi.Context, r *Routing, a *Args, parent pulumi.ResourceOption) (pulumi.Resource, error) {
+	aws := a.AWS
+	ns, err := newNamespace(ctx, "external-dns", ExternalDNSNamespace, parent)
+	if err != nil {
+		return nil, err
+	}
+	policies, err := networkPolicies(ctx, r, a, ExternalDNSNamespace, ns, []policyRule{{
+		name:    "controller",
+		ingress: []peerPorts{{peer: monitoringPeer(a), tcp: []int{7979}}},
+		egress:  []peerPorts{{peer: anywhere(), tcp: apiPorts(a)}},
+	}})
+	if err != nil {
+		return nil, err
+	}
+	role, err := newRole(ctx, r, a, "external-dns", ExternalDNSNamespace, ExternalDNSServiceAccount,
+		func(s Scope) string { return ExternalDNSPolicy(s).JSON() })
+	if err != nil {
+		return nil, err
+	}
+	sa, err := newServiceAccount(ctx, ExternalDNSServiceAccount, ns, role, parent)
+	if err != nil {
+		return nil, err
+	}
+	deps := append([]pulumi.Resource{sa, role}, policies...)
+	if a.Monitoring != nil {
+		deps = append(deps, a.Monitoring)
+	}
+	return helmrelease.New(ctx, "external-dns", &helmrelease.Args{
+		Chart:     ExternalDNSChart,
+		Namespace: ns.Name,
+		// The owner id is the cluster name: unique per environment, so
+		// environments can share a zone without deleting each other's records.
+		Values: ExternalDNSValuesFor(a.Domain, aws.HostedZoneID, aws.ClusterName, aws.DNSPolicy, aws.Region),
+	}, parent, pulumi.DependsOn(deps))
+}
+
+// newCertificates installs cert-manager, the ClusterIssuer and the wildcard
+// Certificate in the gateway namespace.
+func newCertificates(ctx *pulumi.Context, r *Routing, a *Args, role *cluster.WorkloadRole, gatewayNS pulumi.StringInput, parent pulumi.ResourceOption) ([]pulumi.Resource, error) {
+	ns, err := newNamespace(ctx, "cert-manager", CertManagerNamespace, parent)
+	if err != nil {
+		return nil, err
+	}
+	egress := []peerPorts{{peer: anywhere(), tcp: apiPorts(a)}}
+	if a.TLS.Mode == TLSACME {
+		// The DNS-01 self-check asks the zone's authoritative name servers
+		// directly, outside the cluster.
+		egress = append(egress, peerPorts{peer: anywhere(), tcp: []int{53}, udp: []int{53}})
+	}
+	policies, err := networkPolicies(ctx, r, a, CertManagerNamespace, ns, []policyRule{{
+		name:    "cert-manager",
+		ingress: []peerPorts{{peer: webhookPeer(a), tcp: []int{10250}}, {peer: monitoringPeer(a), tcp: []int{9402}}},
+		egress:  egress,
+	}})
+	if err != nil {
+		return nil, err
+	}
+	sa, err := newServiceAccount(ctx, CertManagerServiceAccount, ns, role, parent)
+	if err != nil {
+		return nil, err
+	}
+	deps := append([]pulumi.Resource{sa}, policies...)
+	if role != nil {
+		deps = append(deps, role)
+	}
+	if a.Monitoring != nil {
+		deps = append(deps, a.Monitoring)
+	}
+	release, err := helmrelease.New(ctx, CertManagerRelease, &helmrelease.Args{
+		Chart:     CertManagerChart,
+		Namespace: ns.Name,
+		Values:    CertManagerValuesFor(a.sizing()),
+	}, parent, pulumi.DependsOn(deps))
+	if err != nil {
+		return nil, err
+	}
+
+	issuerName, issuerSpec := "self-signed", SelfSignedIssuerSpec()
+	if a.TLS.Mode == TLSACME {
+		issuerName = "letsencrypt"
+		if a.TLS.ACMEServer == LetsEncryptStaging {
+			issuerName = "letsencrypt-staging"
+		}
+		issuerSpec = ACMEIssuerSpec(a.TLS.ACMEServer, a.TLS.ACMEEmail, a.AWS.Region, a.AWS.HostedZoneID, a.AWS.ZoneName)
+	}
+	issuer, err := apiextensions.NewCustomResource(ctx, issuerName, &apiextensions.CustomResourceArgs{
+		ApiVersion:  pulumi.String(certManagerAPI),
+		Kind:        pulumi.String("ClusterIssuer"),
+		Metadata:    &metav1.ObjectMetaArgs{Name: pulumi.String(issuerName)},
+		OtherFields: kubernetes.UntypedArgs{"spec": pulumi.ToMap(issuerSpec)},
+	}, parent, pulumi.DependsOn([]pulumi.Resource{release}))
+	if err != nil {
+		return nil, err
+	}
+	cert, err := apiextensions.NewCustomResource(ctx, certificateName, &apiextensions.CustomResourceArgs{
+		ApiVersion:  pulumi.String(certManagerAPI),
+		Kind:        pulumi.String("Certificate"),
+		Metadata:    &metav1.ObjectMetaArgs{Name: pulumi.String(certificateName), Namespace: gatewayNS},
+		OtherFields: kubernetes.UntypedArgs{"spec": pulumi.ToMap(CertificateSpec(a.Domain, certificateName+"-tls", issuerName))},
+	}, parent, pulumi.DependsOn([]pulumi.Resource{issuer}))
+	if err != nil {
+		return nil, err
+	}
+	return []pulumi.Resource{cert}, nil
+}
+
+// newAccessLogBucket is the NLB's access-log bucket: private, encrypted,
+// versioned, expiring. Only the ELB log delivery service of this account may
+// write to it, over TLS.
+func newAccessLogBucket(ctx *pulumi.Context, name string, aws *AWSArgs, parent pulumi.ResourceOption) (pulumi.StringOutput, error) {
+	tags := pulumi.StringMap{"Name": pulumi.String(name + "-nlb-access-logs")}
+	for k, v := range aws.Tags {
+		tags[k] = pulumi.String(v)
+	}
+	prefix := aws.ClusterName
+	if len(prefix) > 28 {
+		prefix = prefix[:28]
+	}
+	opts := []pulumi.ResourceOption{parent, pulumi.Protect(aws.Protect)}
+	bucket, err := s3.NewBucketV2(ctx, name+"-nlb-access-logs", &s3.BucketV2Args{
+		BucketPrefix: pulumi.String(prefix + "-nlb-logs-"),
+		Tags:         tags,
+	}, opts...)
+	if err != nil {
+		return pulumi.StringOutput{}, err
+	}
+	id := bucket.ID().ToStringOutput()
+	child := []pulumi.ResourceOption{parent}
+	if _, err := s3.NewBucketOwnershipControls(ctx, name+"-nlb-access-logs", &s3.BucketOwnershipControlsArgs{
+		Bucket: id,
+		Rule:   &s3.BucketOwnershipControlsRuleArgs{ObjectOwnership: pulumi.String("BucketOwnerEnforced")},
+	}, child...); err != nil {
+		return pulumi.StringOutput{}, err
+	}
+	block, err := s3.NewBucketPublicAccessBlock(ctx, name+"-nlb-access-logs", &s3.BucketPublicAccessBlockArgs{
+		Bucket: id, BlockPublicAcls: pulumi.Bool(true), BlockPublicPolicy: pulumi.Bool(true),
+		IgnorePublicAcls: pulumi.Bool(true), RestrictPublicBuckets: pulumi.Bool(true),
+	}, child...)
+	if err != nil {
+		return pulumi.StringOutput{}, err
+	}
+	// SSE-S3: NLB log delivery writes to SSE-S3 buckets without a key policy.
+	if _, err := s3.NewBucketServerSideEncryptionConfigurationV2(ctx, name+"-nlb-access-logs", &s3.BucketServerSideEncryptionConfigurationV2Args{
+		Bucket: id,
+		Rules: s3.BucketServerSideEncryptionConfigurationV2RuleArray{&s3.BucketServerSideEncryptionConfigurationV2RuleArgs{
+			ApplyServerSideEncryptionByDefault: &s3.BucketServerSideEncryptionConfigurationV2RuleApplyServerSideEncryptionByDefaultArgs{
+				SseAlgorithm: pulumi.String("AES256"),
+			},
+		}},
+	}, child...); err != nil {
+		return pulumi.StringOutput{}, err
+	}
+	if _, err := s3.NewBucketVersioningV2(ctx, name+"-nlb-access-logs", &s3.BucketVersioningV2Args{
+		Bucket:                  id,
+		VersioningConfiguration: &s3.BucketVersioningV2VersioningConfigurationArgs{Status: pulumi.String("Enabled")},
+	}, child...); err != nil {
+		return pulumi.StringOutput{}, err
+	}
+	if _, err := s3.NewBucketLifecycleConfigurationV2(ctx, name+"-nlb-access-logs", &s3.BucketLifecycleConfigurationV2Args{
+		Bucket: id,
+		Rules: s3.BucketLifecycleConfigurationV2RuleArray{&s3.BucketLifecycleConfigurationV2RuleArgs{
+			Id:                          pulumi.String("expire-access-logs"),
+			Status:                      pulumi.String("Enabled"),
+			Filter:                      &s3.BucketLifecycleConfigurationV2RuleFilterArgs{Prefix: pulumi.String("")},
+			Expiration:                  &s3.BucketLifecycleConfigurationV2RuleExpirationArgs{Days: pulumi.Int(aws.AccessLogRetentionDays)},
+			NoncurrentVersionExpiration: &s3.BucketLifecycleConfigurationV2RuleNoncurrentVersionExpirationArgs{NoncurrentDays: pulumi.Int(1)},
+		}},
+	}, child...); err != nil {
+		return pulumi.StringOutput{}, err
+	}
+	policy := pulumi.All(bucket.Arn, aws.AccountID).ApplyT(func(v []any) string {
+		return AccessLogBucketPolicy(v[0].(string), aws.ClusterName, v[1].(string), aws.Region, aws.Partition).JSON()
+	}).(pulumi.StringOutput)
+	if _, err := s3.NewBucketPolicy(ctx, name+"-nlb-access-logs", &s3.BucketPolicyArgs{Bucket: id, Policy: policy},
+		parent, pulumi.DependsOn([]pulumi.Resource{block})); err != nil {
+		return pulumi.StringOutput{}, err
+	}
+	return id, nil
+}
+
+// AccessLogBucketPolicy lets the ELB log delivery service write this
+// account's logs under prefix, and refuses any request not over TLS.
+func AccessLogBucketPolicy(bucketARN, prefix, accountID, region, partition string) policydoc.Document {
+	source := map[string]string{"aws:SourceAccount": accountID}
+	delivery := map[string]any{"Service": "delivery.logs.amazonaws.com"}
+	return policydoc.New(
+		policydoc.Statement{
+			Sid: "AWSLogDeliveryWrite", Effect: "Allow", Principal: delivery,
+			Action:   []string{"s3:PutObject"},
+			Resource: []string{fmt.Sprintf("%s/%s/AWSLogs/%s/*", bucketARN, prefix, accountID)},
+			Condition: map[string]map[string]string{
+				"StringEquals": {"aws:SourceAccount": accountID, "s3:x-amz-acl": "bucket-owner-full-control"},
+				"ArnLike":      {"aws:SourceArn": fmt.Sprintf("arn:%s:logs:%s:%s:*", partition, region, accountID)},
+			},
+		},
+		policydoc.Statement{
+			Sid: "AWSLogDeliveryAclCheck", Effect: "Allow", Principal: delivery,
+			Action:    []string{"s3:GetBucketAcl"},
+			Resource:  []string{bucketARN},
+			Condition: map[string]map[string]string{"StringEquals": source},
+		},
+		policydoc.Statement{
+			Sid: "DenyInsecureTransport", Effect: "Deny", Principal: map[string]any{"AWS": "*"},
+			Action:    []string{"s3:*"},
+			Resource:  []string{bucketARN, bucketARN + "/*"},
+			Condition: map[string]map[string]string{"Bool": {"aws:SecureTransport": "false"}},
+		},
+	)
+}

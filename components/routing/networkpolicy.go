@@ -1,0 +1,136 @@
+package routing
+
+import (
+	"sort"
+
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/cnplatform/platform/components/namespace"
+)
+
+// Each namespace starts default-deny (components/namespace); these are the
+// flows its pods need, nothing more.
+
+// peerPorts allows one peer on some ports (all ports when both are empty).
+type peerPorts struct {
+	peer *networkingv1.NetworkPolicyPeerArgs
+	tcp  []int
+	udp  []int
+}
+
+// policyRule is one NetworkPolicy: pods (all when empty; or all pods except
+// those carrying exceptPods) and their allowed ingress and egress.
+type policyRule struct {
+	name       string
+	pods       map[string]string
+	exceptPods map[string]string
+	ingress    []peerPorts
+	egress     []peerPorts
+}
+
+func anywhere() *networkingv1.NetworkPolicyPeerArgs {
+	return &networkingv1.NetworkPolicyPeerArgs{IpBlock: &networkingv1.IPBlockArgs{Cidr: pulumi.String("0.0.0.0/0")}}
+}
+
+func allNamespaces() *networkingv1.NetworkPolicyPeerArgs {
+	return &networkingv1.NetworkPolicyPeerArgs{NamespaceSelector: &metav1.LabelSelectorArgs{}}
+}
+
+func samePods(labels map[string]string) *networkingv1.NetworkPolicyPeerArgs {
+	return &networkingv1.NetworkPolicyPeerArgs{PodSelector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(labels)}}
+}
+
+func monitoringPeer(a *Args) *networkingv1.NetworkPolicyPeerArgs {
+	return &networkingv1.NetworkPolicyPeerArgs{NamespaceSelector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.StringMap{
+		"kubernetes.io/metadata.name": pulumi.String(a.MonitoringNamespace),
+	}}}
+}
+
+// webhookPeer is where the API server calls admission webhooks from: on EKS
+// the control plane's network interfaces in the VPC.
+func webhookPeer(a *Args) *networkingv1.NetworkPolicyPeerArgs {
+	return &networkingv1.NetworkPolicyPeerArgs{IpBlock: &networkingv1.IPBlockArgs{Cidr: pulumi.String(a.WebhookSourceCIDR)}}
+}
+
+// apiPorts: the API server, and on AWS the AWS APIs (STS, ELB, EC2, Route53).
+func apiPorts(a *Args) []int {
+	if a.APIServerPort == 443 {
+		return []int{443}
+	}
+	return []int{443, a.APIServerPort}
+}
+
+func ports(pp peerPorts) networkingv1.NetworkPolicyPortArray {
+	var out networkingv1.NetworkPolicyPortArray
+	for _, p := range pp.tcp {
+		out = append(out, &networkingv1.NetworkPolicyPortArgs{Protocol: pulumi.String("TCP"), Port: pulumi.Int(p)})
+	}
+	for _, p := range pp.udp {
+		out = append(out, &networkingv1.NetworkPolicyPortArgs{Protocol: pulumi.String("UDP"), Port: pulumi.Int(p)})
+	}
+	return out
+}
+
+func selector(r policyRule) *metav1.LabelSelectorArgs {
+	sel := &metav1.LabelSelectorArgs{}
+	if len(r.pods) > 0 {
+		sel.MatchLabels = pulumi.ToStringMap(r.pods)
+	}
+	keys := make([]string, 0, len(r.exceptPods))
+	for k := range r.exceptPods {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var exprs metav1.LabelSelectorRequirementArray
+	for _, k := range keys {
+		exprs = append(exprs, &metav1.LabelSelectorRequirementArgs{
+			Key: pulumi.String(k), Operator: pulumi.String("NotIn"), Values: pulumi.StringArray{pulumi.String(r.exceptPods[k])},
+		})
+	}
+	if len(exprs) > 0 {
+		sel.MatchExpressions = exprs
+	}
+	return sel
+}
+
+// networkPolicies declares the rules in namespace ns (the namespace's own
+// default-deny and DNS policies come with it).
+func networkPolicies(ctx *pulumi.Context, r *Routing, a *Args, nsName string, ns *namespace.Namespace, rules []policyRule) ([]pulumi.Resource, error) {
+	var out []pulumi.Resource
+	for _, rule := range rules {
+		spec := &networkingv1.NetworkPolicySpecArgs{PodSelector: selector(rule)}
+		var types []string
+		if len(rule.ingress) > 0 {
+			types = append(types, "Ingress")
+			var ingress networkingv1.NetworkPolicyIngressRuleArray
+			for _, in := range rule.ingress {
+				ingress = append(ingress, &networkingv1.NetworkPolicyIngressRuleArgs{
+					From: networkingv1.NetworkPolicyPeerArray{in.peer}, Ports: ports(in),
+				})
+			}
+			spec.Ingress = ingress
+		}
+		if len(rule.egress) > 0 {
+			types = append(types, "Egress")
+			var egress networkingv1.NetworkPolicyEgressRuleArray
+			for _, e := range rule.egress {
+				egress = append(egress, &networkingv1.NetworkPolicyEgressRuleArgs{
+					To: networkingv1.NetworkPolicyPeerArray{e.peer}, Ports: ports(e),
+				})
+			}
+			spec.Egress = egress
+		}
+		spec.PolicyTypes = pulumi.ToStringArray(types)
+		np, err := networkingv1.NewNetworkPolicy(ctx, nsName+"-allow-"+rule.name, &networkingv1.NetworkPolicyArgs{
+			Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String("allow-" + rule.name), Namespace: ns.Name},
+			Spec:     spec,
+		}, pulumi.Parent(r))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, np)
+	}
+	return out, nil
+}

@@ -1,0 +1,269 @@
+package routing
+
+import (
+	"fmt"
+
+	"github.com/cnplatform/platform/components/policydoc"
+)
+
+// Scope names the AWS resources the controllers may touch. Every ARN the
+// policies below grant is built from it, so nothing is granted on another
+// account, region, VPC, cluster or hosted zone.
+type Scope struct {
+	// Partition, usually "aws".
+	Partition string
+	Region    string
+	AccountID string
+	// ClusterName is the value of the elbv2.k8s.aws/cluster tag the load
+	// balancer controller puts on everything it creates.
+	ClusterName string
+	VpcID       string
+	// HostedZoneID is the one Route53 zone DNS records are written to.
+	HostedZoneID string
+	// ChallengeName is the DNS-01 record cert-manager writes:
+	// _acme-challenge.<domain>.
+	ChallengeName string
+	// CertificateARN is the ACM certificate the NLB serves in acm mode.
+	CertificateARN string
+}
+
+func (s Scope) arn(service, resource string) string {
+	return fmt.Sprintf("arn:%s:%s:%s:%s:%s", s.Partition, service, s.Region, s.AccountID, resource)
+}
+
+// HostedZoneARN is the one Route53 zone's ARN (Route53 ARNs have no region or
+// account).
+func (s Scope) HostedZoneARN() string {
+	return fmt.Sprintf("arn:%s:route53:::hostedzone/%s", s.Partition, s.HostedZoneID)
+}
+
+const clusterTag = "elbv2.k8s.aws/cluster"
+
+// LoadBalancerControllerPolicy is the AWS Load Balancer Controller's
+// published IAM policy (docs/install/iam_policy.json of
+// kubernetes-sigs/aws-load-balancer-controller v3.x), narrowed:
+//   - only Network Load Balancers: the ALB-only actions (WAF, WAFv2, Shield,
+//     Cognito, IAM server certificates) are dropped and the chart turns those
+//     features off;
+//   - writes are limited to this region and account, to load balancers,
+//     target groups and security groups tagged for this cluster (the
+//     upstream policy only requires the tag to exist), and to security groups
+//     of this VPC;
+//   - ACM reads only the configured certificate.
+//
+// Exemption (S11): the Describe*/Get* actions of the first statement cannot
+// be scoped by resource (EC2 and ELBv2 support no resource-level permissions
+// for them), so they have Resource "*". They only read.
+func LoadBalancerControllerPolicy(s Scope) policydoc.Document {
+	sg := s.arn("ec2", "security-group/*")
+	vpc := s.arn("ec2", "vpc/"+s.VpcID)
+	nlb := s.arn("elasticloadbalancing", "loadbalancer/net/*/*")
+	tg := s.arn("elasticloadbalancing", "targetgroup/*/*")
+	listener := s.arn("elasticloadbalancing", "listener/net/*/*/*")
+	ownCluster := map[string]map[string]string{"StringEquals": {"aws:ResourceTag/" + clusterTag: s.ClusterName}}
+	statements := []policydoc.Statement{
+		{
+			Sid:    "ReadOnlyDescribeNotScopableByResource",
+			Effect: "Allow",
+			Action: []string{
+				"ec2:DescribeAccountAttributes", "ec2:DescribeAddresses", "ec2:DescribeAvailabilityZones",
+				"ec2:DescribeInternetGateways", "ec2:DescribeVpcs", "ec2:DescribeVpcPeeringConnections",
+				"ec2:DescribeSubnets", "ec2:DescribeSecurityGroups", "ec2:DescribeInstances",
+				"ec2:DescribeNetworkInterfaces", "ec2:DescribeTags", "ec2:DescribeRouteTables",
+				"ec2:DescribeIpamPools", "ec2:DescribeCoipPools", "ec2:GetCoipPoolUsage",
+				"ec2:GetSecurityGroupsForVpc",
+				"elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeLoadBalancerAttributes",
+				"elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeListenerCertificates",
+				"elasticloadbalancing:DescribeListenerAttributes", "elasticloadbalancing:DescribeSSLPolicies",
+				"elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTargetGroups",
+				"elasticloadbalancing:DescribeTargetGroupAttributes", "elasticloadbalancing:DescribeTargetHealth",
+				"elasticloadbalancing:DescribeTags", "elasticloadbalancing:DescribeTrustStores",
+				"elasticloadbalancing:DescribeCapacityReservation",
+			},
+			Resource: []string{"*"},
+		},
+		{
+			Sid:       "ServiceLinkedRoleForELB",
+			Effect:    "Allow",
+			Action:    []string{"iam:CreateServiceLinkedRole"},
+			Resource:  []string{fmt.Sprintf("arn:%s:iam::%s:role/aws-service-role/elasticloadbalancing.amazonaws.com/AWSServiceRoleForElasticLoadBalancing", s.Partition, s.AccountID)},
+			Condition: map[string]map[string]string{"StringEquals": {"iam:AWSServiceName": "elasticloadbalancing.amazonaws.com"}},
+		},
+		{
+			Sid:      "CreateSecurityGroupsInThisVPC",
+			Effect:   "Allow",
+			Action:   []string{"ec2:CreateSecurityGroup"},
+			Resource: []string{vpc},
+		},
+		{
+			Sid:       "CreateClusterTaggedSecurityGroups",
+			Effect:    "Allow",
+			Action:    []string{"ec2:CreateSecurityGroup"},
+			Resource:  []string{sg},
+			Condition: map[string]map[string]string{"StringEquals": {"aws:RequestTag/" + clusterTag: s.ClusterName}},
+		},
+		{
+			Sid:      "TagSecurityGroupsOnCreate",
+			Effect:   "Allow",
+			Action:   []string{"ec2:CreateTags"},
+			Resource: []string{sg},
+			Condition: map[string]map[string]string{
+				"StringEquals": {"ec2:CreateAction": "CreateSecurityGroup", "aws:RequestTag/" + clusterTag: s.ClusterName},
+			},
+		},
+		{
+			Sid:       "RetagOwnSecurityGroups",
+			Effect:    "Allow",
+			Action:    []string{"ec2:CreateTags", "ec2:DeleteTags"},
+			Resource:  []string{sg},
+			Condition: ownCluster,
+		},
+		{
+			// The controller opens the node and pod security groups (not
+			// tagged by it) to the NLB: only in this VPC.
+			Sid:       "SecurityGroupRulesInThisVPC",
+			Effect:    "Allow",
+			Action:    []string{"ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"},
+			Resource:  []string{sg},
+			Condition: map[string]map[string]string{"ArnEquals": {"ec2:Vpc": vpc}},
+		},
+		{
+			Sid:       "DeleteOwnSecurityGroups",
+			Effect:    "Allow",
+			Action:    []string{"ec2:DeleteSecurityGroup"},
+			Resource:  []string{sg},
+			Condition: ownCluster,
+		},
+		{
+			Sid:       "CreateClusterTaggedLoadBalancers",
+			Effect:    "Allow",
+			Action:    []string{"elasticloadbalancing:CreateLoadBalancer", "elasticloadbalancing:CreateTargetGroup"},
+			Resource:  []string{nlb, tg},
+			Condition: map[string]map[string]string{"StringEquals": {"aws:RequestTag/" + clusterTag: s.ClusterName}},
+		},
+		{
+			Sid:      "TagLoadBalancersOnCreate",
+			Effect:   "Allow",
+			Action:   []string{"elasticloadbalancing:AddTags"},
+			Resource: []string{nlb},
+			Condition: map[string]map[string]string{
+				"StringEquals":             {"aws:RequestTag/" + clusterTag: s.ClusterName},
+				"ForAnyValue:StringEquals": {"elasticloadbalancing:CreateAction": "CreateLoadBalancer"},
+			},
+		},
+		{
+			Sid:      "TagTargetGroupsOnCreate",
+			Effect:   "Allow",
+			Action:   []string{"elasticloadbalancing:AddTags"},
+			Resource: []string{tg},
+			Condition: map[string]map[string]string{
+				"StringEquals":             {"aws:RequestTag/" + clusterTag: s.ClusterName},
+				"ForAnyValue:StringEquals": {"elasticloadbalancing:CreateAction": "CreateTargetGroup"},
+			},
+		},
+		{
+			Sid:       "RetagOwnLoadBalancers",
+			Effect:    "Allow",
+			Action:    []string{"elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags"},
+			Resource:  []string{nlb, tg},
+			Condition: ownCluster,
+		},
+		{
+			Sid:    "ManageOwnLoadBalancers",
+			Effect: "Allow",
+			Action: []string{
+				"elasticloadbalancing:ModifyLoadBalancerAttributes", "elasticloadbalancing:SetIpAddressType",
+				"elasticloadbalancing:SetSecurityGroups", "elasticloadbalancing:SetSubnets",
+				"elasticloadbalancing:DeleteLoadBalancer", "elasticloadbalancing:ModifyTargetGroup",
+				"elasticloadbalancing:ModifyTargetGroupAttributes", "elasticloadbalancing:DeleteTargetGroup",
+				"elasticloadbalancing:ModifyCapacityReservation", "elasticloadbalancing:ModifyIpPools",
+			},
+			Resource:  []string{nlb, tg},
+			Condition: ownCluster,
+		},
+		{
+			Sid:       "RegisterPodsInOwnTargetGroups",
+			Effect:    "Allow",
+			Action:    []string{"elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"},
+			Resource:  []string{tg},
+			Condition: ownCluster,
+		},
+		{
+			// Listeners carry no tags of their own at creation; they are
+			// limited to network load balancers of this region and account.
+			Sid:    "ManageNLBListeners",
+			Effect: "Allow",
+			Action: []string{
+				"elasticloadbalancing:CreateListener", "elasticloadbalancing:DeleteListener",
+				"elasticloadbalancing:ModifyListener", "elasticloadbalancing:ModifyListenerAttributes",
+				"elasticloadbalancing:AddListenerCertificates", "elasticloadbalancing:RemoveListenerCertificates",
+			},
+			Resource: []string{nlb, listener},
+		},
+	}
+	if s.CertificateARN != "" {
+		statements = append(statements, policydoc.Statement{
+			Sid:      "ReadTheListenerCertificate",
+			Effect:   "Allow",
+			Action:   []string{"acm:DescribeCertificate"},
+			Resource: []string{s.CertificateARN},
+		})
+	}
+	return policydoc.New(statements...)
+}
+
+// ExternalDNSPolicy lets external-dns manage records in the one hosted zone.
+//
+// Exemption (S11): route53:ListHostedZones has no resource-level permission,
+// so it has Resource "*"; it only lists (external-dns then filters to the
+// zone id it is given). Changes are allowed on the one zone ARN only, never
+// hostedzone/*.
+func ExternalDNSPolicy(s Scope) policydoc.Document {
+	return policydoc.New(
+		policydoc.Statement{
+			Sid:      "ChangeRecordsInTheOneZone",
+			Effect:   "Allow",
+			Action:   []string{"route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets", "route53:ListTagsForResource"},
+			Resource: []string{s.HostedZoneARN()},
+		},
+		policydoc.Statement{
+			Sid:      "ListZonesNotScopableByResource",
+			Effect:   "Allow",
+			Action:   []string{"route53:ListHostedZones"},
+			Resource: []string{"*"},
+		},
+	)
+}
+
+// CertManagerPolicy lets cert-manager answer DNS-01 challenges: TXT records
+// named _acme-challenge.<domain> in the one hosted zone, and reading the
+// status of its own changes. No * resource: the zone id is given to the
+// issuer, so it never lists zones.
+func CertManagerPolicy(s Scope) policydoc.Document {
+	return policydoc.New(
+		policydoc.Statement{
+			Sid:      "ReadChangeStatus",
+			Effect:   "Allow",
+			Action:   []string{"route53:GetChange"},
+			Resource: []string{fmt.Sprintf("arn:%s:route53:::change/*", s.Partition)},
+		},
+		policydoc.Statement{
+			Sid:      "ListRecordsInTheOneZone",
+			Effect:   "Allow",
+			Action:   []string{"route53:ListResourceRecordSets"},
+			Resource: []string{s.HostedZoneARN()},
+		},
+		policydoc.Statement{
+			Sid:      "WriteOnlyTheChallengeRecord",
+			Effect:   "Allow",
+			Action:   []string{"route53:ChangeResourceRecordSets"},
+			Resource: []string{s.HostedZoneARN()},
+			Condition: map[string]map[string]string{
+				"ForAllValues:StringEquals": {
+					"route53:ChangeResourceRecordSetsNormalizedRecordNames": s.ChallengeName,
+					"route53:ChangeResourceRecordSetsRecordTypes":           "TXT",
+				},
+			},
+		},
+	)
+}

@@ -1,0 +1,149 @@
+package routing
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// GatewayRef names the shared Gateway. An app stack fills it from the
+// platform stack's outputs gatewayName and gatewayNamespace (a
+// StackReference), so the inputs may be outputs.
+type GatewayRef struct {
+	Name      pulumi.StringInput
+	Namespace pulumi.StringInput
+}
+
+// RouteArgs exposes one Service on the internet through the shared Gateway.
+type RouteArgs struct {
+	// Gateway the route attaches to (its HTTPS listener). Required.
+	Gateway GatewayRef
+	// Host is the public name, e.g. nginx.example.com. Required; lower case.
+	Host string
+	// Namespace of the Service (the route lives beside it). Required.
+	Namespace string
+	// Service and Port receive the traffic. Required.
+	Service string
+	Port    int
+	// PathPrefix matched. Default "/".
+	PathPrefix string
+	// Domain of the Gateway's wildcard certificate. When set, Host must be
+	// exactly one label under it (what *.Domain covers). Default none.
+	Domain string
+}
+
+// ExposeArgs is RouteArgs without the Gateway, for Routing.Expose.
+type ExposeArgs struct {
+	Host       string
+	Namespace  string
+	Service    string
+	Port       int
+	PathPrefix string
+}
+
+// Route is one HTTPRoute on the shared Gateway.
+type Route struct {
+	pulumi.ResourceState
+
+	// Hostname is the public name; URL is https://Hostname.
+	Hostname pulumi.StringOutput
+	URL      pulumi.StringOutput
+	// Name and Namespace of the HTTPRoute.
+	Name      pulumi.StringOutput
+	Namespace pulumi.StringOutput
+}
+
+func (a *RouteArgs) withDefaults() *RouteArgs {
+	d := *a
+	if d.PathPrefix == "" {
+		d.PathPrefix = "/"
+	}
+	return &d
+}
+
+func (a *RouteArgs) validate() error {
+	var errs []string
+	if a.Gateway.Name == nil || a.Gateway.Namespace == nil {
+		errs = append(errs, "Gateway Name and Namespace are required")
+	}
+	if !domainPattern.MatchString(a.Host) {
+		errs = append(errs, fmt.Sprintf("Host %q must be a lower-case DNS name such as nginx.example.com", a.Host))
+	} else if a.Domain != "" {
+		label, rest, _ := strings.Cut(a.Host, ".")
+		if rest != a.Domain || label == "" {
+			errs = append(errs, fmt.Sprintf("Host %q must be one label under %s (the wildcard certificate *.%s)", a.Host, a.Domain, a.Domain))
+		}
+	}
+	if !dnsNamePattern.MatchString(a.Namespace) {
+		errs = append(errs, fmt.Sprintf("Namespace %q must be a namespace name", a.Namespace))
+	}
+	if !dnsNamePattern.MatchString(a.Service) {
+		errs = append(errs, fmt.Sprintf("Service %q must be a Service name", a.Service))
+	}
+	if a.Port < 1 || a.Port > 65535 {
+		errs = append(errs, fmt.Sprintf("Port %d must be between 1 and 65535", a.Port))
+	}
+	if !strings.HasPrefix(a.PathPrefix, "/") {
+		errs = append(errs, fmt.Sprintf("PathPrefix %q must start with /", a.PathPrefix))
+	}
+	if len(errs) > 0 {
+		return errors.New("route: " + strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// NewRoute declares an HTTPRoute from Host to Service:Port on the Gateway's
+// HTTPS listener. external-dns publishes Host pointing at the load balancer
+// and the Gateway's wildcard certificate serves it; plain HTTP is redirected
+// by the Gateway. Pass the cluster's Kubernetes provider in opts.
+func NewRoute(ctx *pulumi.Context, name string, in *RouteArgs, opts ...pulumi.ResourceOption) (*Route, error) {
+	a := in.withDefaults()
+	if err := a.validate(); err != nil {
+		return nil, err
+	}
+	r := &Route{}
+	if err := ctx.RegisterComponentResource("platform:routing:Route", name, r, opts...); err != nil {
+		return nil, err
+	}
+	spec := pulumi.All(a.Gateway.Name, a.Gateway.Namespace).ApplyT(func(v []any) map[string]any {
+		return HTTPRouteSpec(v[0].(string), v[1].(string), a.Host, a.Service, a.Port, a.PathPrefix)
+	}).(pulumi.MapOutput)
+	route, err := apiextensions.NewCustomResource(ctx, name, &apiextensions.CustomResourceArgs{
+		ApiVersion: pulumi.String(gatewayVersion),
+		Kind:       pulumi.String("HTTPRoute"),
+		Metadata: &metav1.ObjectMetaArgs{
+			Name: pulumi.String(name), Namespace: pulumi.String(a.Namespace),
+			Labels: pulumi.StringMap{"app.kubernetes.io/name": pulumi.String(a.Service)},
+		},
+		OtherFields: kubernetes.UntypedArgs{"spec": spec},
+	}, pulumi.Parent(r))
+	if err != nil {
+		return nil, err
+	}
+	r.Hostname = pulumi.String(a.Host).ToStringOutput()
+	r.URL = pulumi.Sprintf("https://%s", a.Host)
+	r.Name = route.Metadata.Name().Elem()
+	r.Namespace = route.Metadata.Namespace().Elem()
+	if err := ctx.RegisterResourceOutputs(r, pulumi.Map{"hostname": r.Hostname, "url": r.URL}); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Expose is NewRoute on this environment's Gateway, with Host checked against
+// its domain. The route is a child of the routing component (and uses its
+// Kubernetes provider) unless opts say otherwise.
+func (r *Routing) Expose(ctx *pulumi.Context, name string, args *ExposeArgs, opts ...pulumi.ResourceOption) (*Route, error) {
+	return NewRoute(ctx, name, &RouteArgs{
+		Gateway: r.gateway, Host: args.Host, Namespace: args.Namespace,
+		Service: args.Service, Port: args.Port, PathPrefix: args.PathPrefix, Domain: r.domain,
+	}, append([]pulumi.ResourceOption{pulumi.Parent(r)}, opts...)...)
+}
+
+// Gateway names this environment's shared Gateway.
+func (r *Routing) Gateway() GatewayRef { return r.gateway }

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Lints the GitHub Actions workflows with actionlint (pinned), which also runs
+# shellcheck on `run:` scripts when shellcheck is on PATH. Installs actionlint
+# into the git-ignored .tools/bin unless that exact version is already there.
+# Fails when actionlint cannot be installed or reports anything.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+version=v1.7.7 # shared/reference/toolchain.md: the version the Go proxy serves
+module=github.com/rhysd/actionlint
+bin="$PWD/.tools/bin"
+actionlint="$bin/actionlint"
+mkdir -p "$bin"
+
+if [ -x "$actionlint" ] && go version -m "$actionlint" 2>/dev/null |
+  awk -v m="$module" -v v="$version" '$1 == "mod" && $2 == m && $3 == v { found = 1 } END { exit !found }'; then
+  echo "lint-workflows: actionlint $version present"
+else
+  echo "lint-workflows: installing actionlint $version"
+  GOBIN="$bin" go install "$module/cmd/actionlint@$version"
+fi
+if [ ! -x "$actionlint" ]; then
+  echo "lint-workflows: actionlint $version is missing from $bin" >&2
+  exit 1
+fi
+
+shopt -s nullglob
+workflows=(.github/workflows/*.yml .github/workflows/*.yaml)
+if [ ${#workflows[@]} -eq 0 ]; then
+  echo "lint-workflows: no workflows in .github/workflows" >&2
+  exit 1
+fi
+# actionlint exits non-zero on any finding.
+"$actionlint" -no-color "${workflows[@]}"
+echo "lint-workflows: ${#workflows[@]} workflows clean"

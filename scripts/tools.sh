@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Installs the pinned real tools the tests use into .tools/bin (git-ignored).
+# Idempotent: a binary is rebuilt only when it is missing or was built from a
+# different module version (checked with `go version -m`, which reads the
+# module version Go embedded at build time).
+# Versions: ../shared/reference/toolchain.md (the Go proxy serves only these).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bin="$PWD/.tools/bin"
+mkdir -p "$bin"
+
+# name|package|module|version
+tools=(
+  "promtool|github.com/prometheus/prometheus/cmd/promtool|github.com/prometheus/prometheus|v0.316.0"
+  "amtool|github.com/prometheus/alertmanager/cmd/amtool|github.com/prometheus/alertmanager|v0.34.2"
+)
+
+for entry in "${tools[@]}"; do
+  IFS='|' read -r name pkg module version <<<"$entry"
+  if [ -x "$bin/$name" ] && go version -m "$bin/$name" 2>/dev/null |
+    awk -v m="$module" -v v="$version" '$1 == "mod" && $2 == m && $3 == v { found = 1 } END { exit !found }'; then
+    echo "tools: $name $version present"
+    continue
+  fi
+  echo "tools: installing $name $version (a cold build can take minutes)"
+  GOBIN="$bin" go install "$pkg@$version"
+done
+
+# The Alertmanager server (same pinned module as amtool): the inhibition test
+# runs it, because amtool checks routing only. `go install` cannot build it
+# from the module (its web UI is embedded from app/dist, which is not in the
+# published module), so build it from a copy of the module source with an
+# empty UI page; the API and inhibition code are untouched.
+am_version=v0.34.2
+if [ -x "$bin/alertmanager" ] && [ "$(cat "$bin/alertmanager.version" 2>/dev/null)" = "$am_version" ]; then
+  echo "tools: alertmanager $am_version present"
+else
+  echo "tools: building alertmanager $am_version"
+  src_dir=$(go mod download -json "github.com/prometheus/alertmanager@$am_version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  work="$PWD/.tools/src/alertmanager-$am_version"
+  rm -rf "$work"
+  mkdir -p "$(dirname "$work")"
+  cp -r "$src_dir" "$work"
+  chmod -R u+w "$work"
+  mkdir -p "$work/ui/app/dist"
+  echo '<html><body>UI not built (test binary)</body></html>' >"$work/ui/app/dist/index.html"
+  (cd "$work" && GOFLAGS=-buildvcs=false go build -o "$bin/alertmanager" ./cmd/alertmanager)
+  echo "$am_version" >"$bin/alertmanager.version"
+fi

@@ -1,0 +1,140 @@
+package stacks
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const tokenKey = "platform:logScaleIngestToken"
+
+// withLogging is validProd() shipping logs to LogScale, the token a secret.
+func withLogging(changes map[string]string) StaticSource {
+	base := with(validProd(), map[string]string{
+		"platform:logScaleUrl":        "https://cloud.community.humio.com",
+		"platform:logScaleRepository": "platform-prod",
+		tokenKey:                      "a-token",
+	})
+	src := StaticSource{Values: with(base, changes), SecretKeys: []string{tokenKey}}
+	return src
+}
+
+func TestLoadRejectsBadLoggingConfig(t *testing.T) {
+	cases := []struct {
+		name    string
+		src     Source
+		key     string
+		value   string
+		allowed string
+	}{
+		{"plain http URL", withLogging(map[string]string{"platform:logScaleUrl": "http://cloud.community.humio.com"}),
+			"platform:logScaleUrl", `"http://cloud.community.humio.com"`, "must be an https URL"},
+		{"URL with the ingest path", withLogging(map[string]string{"platform:logScaleUrl": "https://cloud.community.humio.com/api/v1/ingest/elastic-bulk"}),
+			"platform:logScaleUrl", `"https://cloud.community.humio.com/api/v1/ingest/elastic-bulk"`, "base URL only"},
+		{"missing token", withLogging(map[string]string{tokenKey: "<unset>"}),
+			tokenKey, `""`, "is required when logging is on"},
+		{"missing URL with logging on", withLogging(map[string]string{"platform:logScaleUrl": "<unset>", "platform:logging": "true"}),
+			"platform:logScaleUrl", `""`, "is required when logging is on"},
+		{"missing repository", withLogging(map[string]string{"platform:logScaleRepository": "<unset>"}),
+			"platform:logScaleRepository", `""`, "is required when logging is on"},
+		{"unknown agent", withLogging(map[string]string{"platform:logAgent": "vector"}),
+			"platform:logAgent", `"vector"`, "fluent-bit, fluentd"},
+		{"buffer below one minute of logs", withLogging(map[string]string{"platform:logRateKiBPerNode": "1024", "platform:logBufferMiB": "20"}),
+			"platform:logBufferMiB", "20", "below one minute of logs at 1024 KiB/s per node: at least 60 MiB"},
+		{"no outage to survive", withLogging(map[string]string{"platform:logOutageMinutes": "0"}),
+			"platform:logOutageMinutes", "0", "at least one minute of logs"},
+		{"buffer larger than the node disk allows", withLogging(map[string]string{"platform:logOutageMinutes": "1440"}),
+			"platform:logBufferMiB", "43200", "quarter of the node disk"},
+		{"memory limit too small", withLogging(map[string]string{"platform:logMemoryLimitMiB": "16"}),
+			"platform:logMemoryLimitMiB", "16", "between 32 and 1024 MiB for fluent-bit"},
+		{"excluding the agent's namespace", withLogging(map[string]string{"platform:logExcludeNamespaces": `["kube-system","logging"]`}),
+			"platform:logExcludeNamespaces[1]", `"logging"`, "cannot be excluded"},
+		{"bad namespace name", withLogging(map[string]string{"platform:logExcludeNamespaces": `["Kube_System"]`}),
+			"platform:logExcludeNamespaces[0]", `"Kube_System"`, "Kubernetes namespace name"},
+		{"explicit zero buffer", withLogging(map[string]string{"platform:logBufferMiB": "0"}),
+			"platform:logBufferMiB", "0", "below one minute of logs"},
+		{"rate not a number", withLogging(map[string]string{"platform:logRateKiBPerNode": "lots"}),
+			"platform:logRateKiBPerNode", `"lots"`, "whole number"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := Load(tc.src)
+			require.Error(t, err)
+			assert.Nil(t, cfg)
+			var verr *ValidationError
+			require.True(t, errors.As(err, &verr), "want a *ValidationError, got %T", err)
+			found := false
+			for _, p := range verr.Problems {
+				if strings.HasPrefix(p, tc.key+": ") && strings.Contains(p, tc.value) && strings.Contains(p, tc.allowed) {
+					found = true
+				}
+			}
+			assert.True(t, found, "want a problem naming %s, quoting %s and saying %q; got:\n%s", tc.key, tc.value, tc.allowed, err.Error())
+		})
+	}
+}
+
+func TestPlaintextIngestTokenIsRefused(t *testing.T) {
+	src := withLogging(nil)
+	src.SecretKeys = nil
+	_, err := Load(src)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), tokenKey+": a plaintext value is invalid")
+	assert.NotContains(t, err.Error(), "a-token", "the value is never repeated")
+}
+
+func TestLoggingDefaultsPerEnvironment(t *testing.T) {
+	load := func(env string) LoggingConfig {
+		t.Helper()
+		cfg, err := Load(withLogging(map[string]string{"platform:environment": env}))
+		require.NoError(t, err)
+		return cfg.Logging
+	}
+	dev, staging, prod := load("dev"), load("staging"), load("prod")
+	for name, l := range map[string]LoggingConfig{"dev": dev, "staging": staging, "prod": prod} {
+		assert.True(t, l.Enabled, "%s: configuring LogScale turns shipping on", name)
+		assert.Equal(t, "fluent-bit", l.Agent, name)
+		assert.Equal(t, 100, l.MemoryLimitMiB, "%s: Fluent Bit stays within 100 MiB", name)
+		// The buffer covers the outage at the expected rate, computed here.
+		assert.GreaterOrEqual(t, l.BufferMiB*1024, l.LogRateKiBPerNode*60*l.OutageMinutes, name)
+	}
+	assert.Less(t, dev.BufferMiB, staging.BufferMiB)
+	assert.Less(t, staging.BufferMiB, prod.BufferMiB, "prod survives the longest outage")
+	assert.GreaterOrEqual(t, prod.OutageMinutes, 60, "prod rides out at least an hour of LogScale outage")
+	assert.True(t, prod.StorageSyncFull, "prod fsyncs its buffer")
+	assert.False(t, dev.StorageSyncFull)
+
+	fluentd, err := Load(withLogging(map[string]string{"platform:logAgent": "fluentd"}))
+	require.NoError(t, err)
+	assert.Equal(t, 512, fluentd.Logging.MemoryLimitMiB, "Fluentd needs more memory")
+
+	off, err := Load(with(validProd(), nil))
+	require.NoError(t, err)
+	assert.False(t, off.Logging.Enabled, "no LogScale configured: no agent")
+
+	explicit, err := Load(withLogging(map[string]string{"platform:logging": "false", tokenKey: "<unset>"}))
+	require.NoError(t, err, "logging off needs no token")
+	assert.False(t, explicit.Logging.Enabled)
+}
+
+func TestUserLoggingValuesWin(t *testing.T) {
+	cfg, err := Load(withLogging(map[string]string{
+		"platform:logRateKiBPerNode":    "100",
+		"platform:logOutageMinutes":     "10",
+		"platform:logBufferMiB":         "5000",
+		"platform:logMemoryLimitMiB":    "64",
+		"platform:logExcludeNamespaces": `["kube-system"]`,
+	}))
+	require.NoError(t, err)
+	l := cfg.Logging
+	assert.Equal(t, 5000, l.BufferMiB, "an explicit buffer is kept")
+	assert.Equal(t, 64, l.MemoryLimitMiB)
+	assert.Equal(t, []string{"kube-system"}, l.ExcludeNamespaces)
+
+	args := LoggingArgs(cfg)
+	assert.Equal(t, 5000, args.BufferMiB)
+	assert.Equal(t, "platform-prod", args.ClusterName)
+}
