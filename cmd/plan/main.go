@@ -97,7 +97,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	res := st.Result
 	checks := policy.Evaluate(res, policy.Options{Production: st.Config.Environment == stacks.Prod})
 	if *out != "" {
-		if err := writeObjects(res, *out); err != nil {
+		if err := writeObjects(res, st.Config, *out); err != nil {
 			fmt.Fprintf(stderr, "plan: %v\n", err)
 			return 1
 		}
@@ -250,8 +250,23 @@ func printTree(w io.Writer, res *harness.Result) {
 	}
 }
 
-// writeObjects writes each declared Kubernetes object to DIR/kubernetes/.
-func writeObjects(res *harness.Result, dir string) error {
+// writeObjects writes each declared Kubernetes object to DIR/kubernetes/ and
+// the configuration generated from Go (rules, Alertmanager config, log
+// pipelines) beside it.
+func writeObjects(res *harness.Result, cfg *stacks.Config, dir string) error {
+	files, err := stacks.GeneratedFiles(cfg)
+	if err != nil {
+		return err
+	}
+	for path, b := range files {
+		full := filepath.Join(dir, filepath.FromSlash(path))
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(full, b, 0o644); err != nil {
+			return err
+		}
+	}
 	kdir := filepath.Join(dir, "kubernetes")
 	if err := os.MkdirAll(kdir, 0o755); err != nil {
 		return err

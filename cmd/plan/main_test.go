@@ -165,4 +165,28 @@ func TestOutWritesKubernetesObjects(t *testing.T) {
 		assert.False(t, strings.Contains(string(raw), "offline-placeholder"), "no secret placeholder leaks into %s", f)
 	}
 	assert.True(t, found, "the gp3 StorageClass is written")
+
+	// Generated configuration, parsed back.
+	rules, err := os.ReadFile(filepath.Join(dir, "monitoring", "rules", "platform-rules.yaml"))
+	require.NoError(t, err)
+	var groups struct {
+		Groups []struct {
+			Name  string
+			Rules []map[string]any
+		}
+	}
+	require.NoError(t, yaml.Unmarshal(rules, &groups))
+	assert.NotEmpty(t, groups.Groups, "Prometheus rule groups")
+	am, err := os.ReadFile(filepath.Join(dir, "monitoring", "alertmanager", "alertmanager.yaml"))
+	require.NoError(t, err)
+	assert.Contains(t, string(am), "route:")
+	fb, err := os.ReadFile(filepath.Join(dir, "logging", "fluent-bit", "fluent-bit.yaml"))
+	require.NoError(t, err)
+	assert.Contains(t, string(fb), "/api/v1/ingest/elastic-bulk")
+	fd, err := os.ReadFile(filepath.Join(dir, "logging", "fluentd", "logscale.conf"))
+	require.NoError(t, err)
+	assert.Contains(t, string(fd), "retry_forever")
+	for _, b := range [][]byte{am, fb, fd} {
+		assert.NotContains(t, string(b), "offline-placeholder", "no secret (or its placeholder) in generated files")
+	}
 }
