@@ -115,7 +115,7 @@ func TestLoggingDefaultsPerEnvironment(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, off.Logging.Enabled, "no LogScale configured: no agent")
 
-	explicit, err := Load(withLogging(map[string]string{"platform:logging": "false", tokenKey: "<unset>"}))
+	explicit, err := Load(withLogging(map[string]string{"platform:environment": "staging", "platform:logging": "false", tokenKey: "<unset>"}))
 	require.NoError(t, err, "logging off needs no token")
 	assert.False(t, explicit.Logging.Enabled)
 }

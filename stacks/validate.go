@@ -71,6 +71,15 @@ func validate(c *Config) []string {
 	validateMonitoring(&p, c)
 	validateRouting(&p, c)
 	validateLogging(&p, c)
+	if c.Environment == Prod {
+		// The layers are on when configured; prod may not switch them off.
+		if c.Monitoring.enabledSet && !c.Monitoring.Enabled {
+			p.add(Key("monitoring"), false, "prod always runs monitoring and alerting")
+		}
+		if c.Logging.set["logging"] && !c.Logging.Enabled {
+			p.add(Key("logging"), false, "prod always ships its logs to LogScale")
+		}
+	}
 	if c.Environment == Local {
 		if c.Local.KubeconfigContext == "" {
 			p.add(Key("kubeconfigContext"), "", "is required when platform:environment is local (the kubeconfig context of the existing cluster)")

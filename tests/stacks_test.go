@@ -3,6 +3,7 @@
 package tests
 
 import (
+	"strings"
 	"sync"
 	"testing"
 
@@ -127,6 +128,14 @@ func TestCloudStackOutputs(t *testing.T) {
 	}, cloudEnvs...)
 }
 
+func TestCloudStacksDeployTheWholePlatformLayer(t *testing.T) {
+	forEachStack(t, func(t *testing.T, res *harness.Result, cfg *stacks.Config) {
+		for _, typ := range []string{"platform:monitoring:Monitoring", "platform:routing:Routing", "platform:logging:Logging"} {
+			assert.Len(t, res.OfType(typ), 1, "%s stack deploys %s", cfg.Environment, typ)
+		}
+	}, cloudEnvs...)
+}
+
 func TestLocalStackDeploysOntoAnExistingCluster(t *testing.T) {
 	forEachStack(t, func(t *testing.T, res *harness.Result, cfg *stacks.Config) {
 		for _, r := range res.Resources {
@@ -134,6 +143,11 @@ func TestLocalStackDeploysOntoAnExistingCluster(t *testing.T) {
 		}
 		providers := res.OfType("pulumi:providers:kubernetes")
 		require.Len(t, providers, 1)
+		for _, r := range res.Resources {
+			if r.Custom && r.Type != "pulumi:providers:kubernetes" {
+				assert.True(t, strings.HasPrefix(r.Provider, providers[0].URN+"::"), "%s goes to the local cluster", r.URN)
+			}
+		}
 		assert.Equal(t, cfg.Local.KubeconfigContext, providers[0].String("context"))
 		assert.Equal(t, cfg.Local.KubeconfigContext, res.Outputs["kubeconfigContext"].Value)
 	}, stacks.Local)
