@@ -65,6 +65,7 @@ type mocks struct {
 	stack     string
 	region    string
 	resources []Resource
+	stackRefs map[string]map[string]any
 }
 
 func (m *mocks) urn(parent, typ, name string) string {
@@ -76,6 +77,16 @@ func (m *mocks) urn(parent, typ, name string) string {
 }
 
 func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	if args.TypeToken == "pulumi:pulumi:StackReference" {
+		outputs, ok := m.stackRefs[args.ID]
+		if !ok {
+			return "", nil, fmt.Errorf("stack reference %q: no outputs given to the harness (Options.StackReferences)", args.ID)
+		}
+		return args.ID, resource.PropertyMap{
+			"name":    resource.NewProperty(args.ID),
+			"outputs": resource.NewProperty(resource.NewPropertyMapFromMap(outputs)),
+		}, nil
+	}
 	rpc := args.RegisterRPC
 	r := Resource{
 		Type:     args.TypeToken,
@@ -173,13 +184,25 @@ func withConfig(config map[string]string, secretKeys []string) pulumi.RunOption 
 	}
 }
 
+// Options are the less common inputs of a run.
+type Options struct {
+	// StackReferences gives the outputs of the stacks the program reads with
+	// pulumi.NewStackReference, by stack name (org/project/stack).
+	StackReferences map[string]map[string]any
+}
+
 // Run evaluates program for a stack with the given configuration.
 func Run(stack string, config map[string]string, secretKeys []string, program pulumi.RunFunc) (*Result, error) {
+	return RunWithOptions(stack, config, secretKeys, program, Options{})
+}
+
+// RunWithOptions is Run with Options.
+func RunWithOptions(stack string, config map[string]string, secretKeys []string, program pulumi.RunFunc, opts Options) (*Result, error) {
 	region := config["aws:region"]
 	if region == "" {
 		region = "eu-west-1"
 	}
-	m := &mocks{stack: stack, region: region}
+	m := &mocks{stack: stack, region: region, stackRefs: opts.StackReferences}
 	res := &Result{Stack: stack, Outputs: map[string]Output{}}
 	res.StackURN = m.urn("", string(resource.RootStackType), Project+"-"+stack)
 

@@ -112,3 +112,26 @@ func TestRenderedSecretsKeepTheirShape(t *testing.T) {
 	assert.Equal(t, map[string]any{"token": "[secret]"}, obj["stringData"], "a secret map stays a map")
 	assert.Equal(t, map[string]any{"ca.crt": "W3NlY3JldF0="}, obj["data"], "hidden data stays valid base64")
 }
+
+func TestStackReferencesReadGivenOutputs(t *testing.T) {
+	var name string
+	res, err := RunWithOptions("app", nil, nil, func(ctx *pulumi.Context) error {
+		ref, err := pulumi.NewStackReference(ctx, "acme/platform/dev", nil)
+		if err != nil {
+			return err
+		}
+		ctx.Export("gateway", ref.GetStringOutput(pulumi.String("gatewayName")))
+		name = "ok"
+		return nil
+	}, Options{StackReferences: map[string]map[string]any{"acme/platform/dev": {"gatewayName": "platform"}}})
+	require.NoError(t, err)
+	assert.Equal(t, "ok", name)
+	assert.Equal(t, "platform", res.Outputs["gateway"].Value)
+
+	_, err = RunWithOptions("app", nil, nil, func(ctx *pulumi.Context) error {
+		_, err := pulumi.NewStackReference(ctx, "acme/platform/nope", nil)
+		return err
+	}, Options{})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "no outputs given")
+}
