@@ -150,7 +150,7 @@ func internetFacingLoadBalancers(res *harness.Result) []string {
 			continue
 		}
 		found := false
-		walk(harness.Plain(resource.NewProperty(r.Inputs)), func(m map[string]any) {
+		harness.Walk(harness.Plain(resource.NewProperty(r.Inputs)), func(m map[string]any, _ []map[string]any) {
 			if m["service.beta.kubernetes.io/aws-load-balancer-scheme"] == "internet-facing" {
 				found = true
 			}
@@ -180,7 +180,7 @@ func persistentVolumes(res *harness.Result) []volume {
 		if !r.Custom || !strings.HasPrefix(r.Type, "kubernetes:") {
 			continue
 		}
-		walkWithAncestors(harness.Plain(resource.NewProperty(r.Inputs)), nil, func(m map[string]any, ancestors []map[string]any) {
+		harness.Walk(harness.Plain(resource.NewProperty(r.Inputs)), func(m map[string]any, ancestors []map[string]any) {
 			for key, v := range m {
 				spec, ok := v.(map[string]any)
 				if !ok || (key != "volumeClaimTemplate" && key != "persistentVolumeClaim") {
@@ -189,7 +189,7 @@ func persistentVolumes(res *harness.Result) []volume {
 				if inner, ok := spec["spec"].(map[string]any); ok {
 					spec = inner
 				}
-				size, ok := dig(spec, "resources", "requests", "storage").(string)
+				size, ok := harness.Dig(spec, "resources", "requests", "storage").(string)
 				if !ok {
 					continue
 				}
@@ -231,45 +231,5 @@ func parseGiB(s string) float64 {
 		return n * 1e9 / (1 << 30)
 	default:
 		return n
-	}
-}
-
-func dig(v any, path ...string) any {
-	for _, p := range path {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil
-		}
-		v = m[p]
-	}
-	return v
-}
-
-// walkWithAncestors calls fn for every map with the maps above it.
-func walkWithAncestors(v any, ancestors []map[string]any, fn func(map[string]any, []map[string]any)) {
-	switch v := v.(type) {
-	case map[string]any:
-		fn(v, ancestors)
-		for _, e := range v {
-			walkWithAncestors(e, append(append([]map[string]any{}, ancestors...), v), fn)
-		}
-	case []any:
-		for _, e := range v {
-			walkWithAncestors(e, ancestors, fn)
-		}
-	}
-}
-
-func walk(v any, fn func(map[string]any)) {
-	switch v := v.(type) {
-	case map[string]any:
-		fn(v)
-		for _, e := range v {
-			walk(e, fn)
-		}
-	case []any:
-		for _, e := range v {
-			walk(e, fn)
-		}
 	}
 }

@@ -74,42 +74,31 @@ func (w workload) containers() []map[string]any {
 	return out
 }
 
-func dig(v any, path ...string) any {
-	for _, p := range path {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil
-		}
-		v = m[p]
-	}
-	return v
-}
-
 func checkPodSecurity(in *input) []Finding {
 	var out []Finding
 	for _, w := range in.workloads() {
 		var problems []string
-		podSC := dig(w.podSpec, "securityContext")
+		podSC := harness.Dig(w.podSpec, "securityContext")
 		for _, c := range w.containers() {
 			name, _ := c["name"].(string)
 			sc := c["securityContext"]
-			nonRoot := dig(sc, "runAsNonRoot") == true || dig(podSC, "runAsNonRoot") == true
+			nonRoot := harness.Dig(sc, "runAsNonRoot") == true || harness.Dig(podSC, "runAsNonRoot") == true
 			if !nonRoot {
 				problems = append(problems, name+": runAsNonRoot not set")
 			}
-			if dig(sc, "allowPrivilegeEscalation") != false {
+			if harness.Dig(sc, "allowPrivilegeEscalation") != false {
 				problems = append(problems, name+": allowPrivilegeEscalation not false")
 			}
-			drop, _ := dig(sc, "capabilities", "drop").([]any)
+			drop, _ := harness.Dig(sc, "capabilities", "drop").([]any)
 			if !containsAny(drop, "ALL") {
 				problems = append(problems, name+": capabilities not dropped (ALL)")
 			}
-			if dig(sc, "readOnlyRootFilesystem") != true {
+			if harness.Dig(sc, "readOnlyRootFilesystem") != true {
 				problems = append(problems, name+": root filesystem writable")
 			}
-			seccomp := dig(sc, "seccompProfile", "type")
+			seccomp := harness.Dig(sc, "seccompProfile", "type")
 			if seccomp == nil {
-				seccomp = dig(podSC, "seccompProfile", "type")
+				seccomp = harness.Dig(podSC, "seccompProfile", "type")
 			}
 			if seccomp != "RuntimeDefault" && seccomp != "Localhost" {
 				problems = append(problems, name+": no RuntimeDefault seccomp profile")
@@ -147,7 +136,7 @@ func checkResources(in *input) []Finding {
 		for _, c := range w.containers() {
 			name, _ := c["name"].(string)
 			for _, path := range [][]string{{"requests", "cpu"}, {"requests", "memory"}, {"limits", "memory"}} {
-				if dig(c, append([]string{"resources"}, path...)...) == nil {
+				if harness.Dig(c, append([]string{"resources"}, path...)...) == nil {
 					problems = append(problems, fmt.Sprintf("%s: no %s %s", name, path[0], path[1]))
 				}
 			}
@@ -164,7 +153,7 @@ func checkServiceAccounts(in *input) []Finding {
 		if ns := w.obj.Namespace(); ns == "" || ns == "default" {
 			problems = append(problems, "runs in the default namespace")
 		}
-		if dig(w.podSpec, "automountServiceAccountToken") != false && w.annotation("platform/needs-api-token") == "" {
+		if harness.Dig(w.podSpec, "automountServiceAccountToken") != false && w.annotation("platform/needs-api-token") == "" {
 			problems = append(problems, "service account token mounted without a stated need (platform/needs-api-token)")
 		}
 		out = append(out, withExemption(w, verdict(w.obj.URN, "no default namespace; token mounted only when needed", problems)))
@@ -183,7 +172,7 @@ func checkServiceAccounts(in *input) []Finding {
 func (in *input) platformNamespaces() []harness.KubernetesObject {
 	var out []harness.KubernetesObject
 	for _, o := range in.objects {
-		if o.Kind() == "Namespace" && dig(o.Object, "metadata", "labels", partOfLabel) == "platform" {
+		if o.Kind() == "Namespace" && harness.Dig(o.Object, "metadata", "labels", partOfLabel) == "platform" {
 			out = append(out, o)
 		}
 	}
@@ -198,10 +187,10 @@ func checkDefaultDeny(in *input) []Finding {
 			if o.Kind() != "NetworkPolicy" || o.Namespace() != ns.Name() {
 				continue
 			}
-			sel, _ := dig(o.Object, "spec", "podSelector").(map[string]any)
-			types, _ := dig(o.Object, "spec", "policyTypes").([]any)
+			sel, _ := harness.Dig(o.Object, "spec", "podSelector").(map[string]any)
+			types, _ := harness.Dig(o.Object, "spec", "policyTypes").([]any)
 			if len(sel) == 0 && containsAny(types, "Ingress") && containsAny(types, "Egress") &&
-				dig(o.Object, "spec", "ingress") == nil && dig(o.Object, "spec", "egress") == nil {
+				harness.Dig(o.Object, "spec", "ingress") == nil && harness.Dig(o.Object, "spec", "egress") == nil {
 				found = true
 			}
 		}
@@ -217,8 +206,8 @@ func checkDefaultDeny(in *input) []Finding {
 func checkPodSecurityLabels(in *input) []Finding {
 	var out []Finding
 	for _, ns := range in.platformNamespaces() {
-		level, _ := dig(ns.Object, "metadata", "labels", enforceLabel).(string)
-		reason, _ := dig(ns.Object, "metadata", "annotations", psaReason).(string)
+		level, _ := harness.Dig(ns.Object, "metadata", "labels", enforceLabel).(string)
+		reason, _ := harness.Dig(ns.Object, "metadata", "annotations", psaReason).(string)
 		switch {
 		case level == "restricted":
 			out = append(out, pass(ns.URN, "%s enforces restricted", ns.Name()))
@@ -245,7 +234,7 @@ func checkPinned(in *input) []Finding {
 		if v := r.String("version"); !exactChartVersion.MatchString(v) {
 			problems = append(problems, fmt.Sprintf("chart %s version %q is not exact", r.String("chart"), v))
 		}
-		walk(harness.Plain(r.Get("values")), func(m map[string]any) {
+		harness.Walk(harness.Plain(r.Get("values")), func(m map[string]any, _ []map[string]any) {
 			if tag, ok := m["tag"].(string); ok && (tag == "latest" || tag == "") {
 				problems = append(problems, fmt.Sprintf("image tag %q", tag))
 			}
@@ -272,21 +261,6 @@ func pinnedImage(img string) bool {
 	slash := strings.LastIndex(img, "/")
 	colon := strings.LastIndex(img, ":")
 	return colon > slash && img[colon+1:] != "latest"
-}
-
-// walk calls fn for every map inside v.
-func walk(v any, fn func(map[string]any)) {
-	switch v := v.(type) {
-	case map[string]any:
-		fn(v)
-		for _, e := range v {
-			walk(e, fn)
-		}
-	case []any:
-		for _, e := range v {
-			walk(e, fn)
-		}
-	}
 }
 
 // plainStrings calls fn for every string input that is not a Pulumi secret.
@@ -350,7 +324,7 @@ func checkSecrets(in *input) []Finding {
 			}
 		})
 		// Environment variables named like secrets must come from a Secret.
-		walk(harness.Plain(resource.NewProperty(r.Inputs)), func(m map[string]any) {
+		harness.Walk(harness.Plain(resource.NewProperty(r.Inputs)), func(m map[string]any, _ []map[string]any) {
 			name, _ := m["name"].(string)
 			value, hasValue := m["value"].(string)
 			_, hasFrom := m["valueFrom"]
@@ -379,7 +353,7 @@ func (in *input) annotated(key string, fn func(urn, value string)) {
 		if !r.Custom || !strings.HasPrefix(r.Type, "kubernetes:") {
 			continue
 		}
-		walk(harness.Plain(resource.NewProperty(r.Inputs)), func(m map[string]any) {
+		harness.Walk(harness.Plain(resource.NewProperty(r.Inputs)), func(m map[string]any, _ []map[string]any) {
 			if v, ok := m[key].(string); ok {
 				fn(r.URN, v)
 			}
@@ -419,7 +393,7 @@ func (in *input) gatewayListenerFindings() []Finding {
 		if gw.Kind() != "Gateway" || !strings.HasPrefix(fmt.Sprint(gw.Object["apiVersion"]), "gateway.networking.k8s.io/") {
 			continue
 		}
-		listeners, _ := dig(gw.Object, "spec", "listeners").([]any)
+		listeners, _ := harness.Dig(gw.Object, "spec", "listeners").([]any)
 		for _, l := range listeners {
 			lm, _ := l.(map[string]any)
 			if lm["protocol"] != "HTTP" {
@@ -443,7 +417,7 @@ func (in *input) gatewayListenerFindings() []Finding {
 
 // attaches reports whether route is attached to gw's listener lname.
 func attaches(route, gw harness.KubernetesObject, lname string) bool {
-	refs, _ := dig(route.Object, "spec", "parentRefs").([]any)
+	refs, _ := harness.Dig(route.Object, "spec", "parentRefs").([]any)
 	for _, r := range refs {
 		rm, _ := r.(map[string]any)
 		ns, _ := rm["namespace"].(string)
@@ -459,7 +433,7 @@ func attaches(route, gw harness.KubernetesObject, lname string) bool {
 }
 
 func onlyRedirectsToHTTPS(route harness.KubernetesObject) bool {
-	rules, _ := dig(route.Object, "spec", "rules").([]any)
+	rules, _ := harness.Dig(route.Object, "spec", "rules").([]any)
 	if len(rules) == 0 {
 		return false
 	}
@@ -474,7 +448,7 @@ func onlyRedirectsToHTTPS(route harness.KubernetesObject) bool {
 		}
 		for _, f := range filters {
 			fm, _ := f.(map[string]any)
-			if fm["type"] != "RequestRedirect" || dig(fm, "requestRedirect", "scheme") != "https" {
+			if fm["type"] != "RequestRedirect" || harness.Dig(fm, "requestRedirect", "scheme") != "https" {
 				return false
 			}
 		}

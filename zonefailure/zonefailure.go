@@ -286,22 +286,11 @@ func spreadOf(m map[string]any, w *replicated) {
 			}
 		}
 	}
-	terms, _ := dig(m, "affinity", "podAntiAffinity", "requiredDuringSchedulingIgnoredDuringExecution").([]any)
+	terms, _ := harness.Dig(m, "affinity", "podAntiAffinity", "requiredDuringSchedulingIgnoredDuringExecution").([]any)
 	for _, t := range terms {
 		tm, _ := t.(map[string]any)
 		if tm["topologyKey"] == zoneKey {
 			w.antiAffinity = true
 		}
 	}
-}
-
-func dig(v any, path ...string) any {
-	for _, p := range path {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil
-		}
-		v = m[p]
-	}
-	return v
 }

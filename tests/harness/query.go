@@ -229,3 +229,37 @@ func (res Resource) Array(path ...string) []resource.PropertyValue {
 	}
 	return v.ArrayValue()
 }
+
+// Dig walks nested plain values (as Plain returns them) by map keys; nil
+// when a step is missing.
+func Dig(v any, path ...string) any {
+	for _, p := range path {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[p]
+	}
+	return v
+}
+
+// Walk calls fn for every map inside a plain value, with the maps above it
+// (outermost first).
+func Walk(v any, fn func(m map[string]any, ancestors []map[string]any)) {
+	walk(v, nil, fn)
+}
+
+func walk(v any, ancestors []map[string]any, fn func(map[string]any, []map[string]any)) {
+	switch v := v.(type) {
+	case map[string]any:
+		fn(v, ancestors)
+		inner := append(append([]map[string]any{}, ancestors...), v)
+		for _, e := range v {
+			walk(e, inner, fn)
+		}
+	case []any:
+		for _, e := range v {
+			walk(e, ancestors, fn)
+		}
+	}
+}
