@@ -7,6 +7,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/cnplatform/platform/components/helmrelease"
+	"github.com/cnplatform/platform/components/podvalues"
 )
 
 // FluentBitChart is the upstream fluent-bit chart. Version from
@@ -20,7 +21,7 @@ var FluentBitChart = helmrelease.Chart{
 
 // FluentBitImage is the chart's own image at its appVersion, pinned here so
 // a chart bump never changes the agent silently.
-var FluentBitImage = Image{Repository: "cr.fluentbit.io/fluent/fluent-bit", Tag: "5.0.9", PullPolicy: "IfNotPresent"}
+var FluentBitImage = podvalues.Image{Repository: "cr.fluentbit.io/fluent/fluent-bit", Tag: "5.0.9", PullPolicy: "IfNotPresent"}
 
 // Fluent Bit's HTTP server: metrics and health. The chart names the
 // container port `http` and exposes it through its Service.
@@ -256,26 +257,26 @@ func RenderFluentBit(c FluentBitConfig) (string, error) {
 
 // FluentBitValues are the fluent-bit chart's values we set.
 type FluentBitValues struct {
-	Kind  string `json:"kind"`
-	Image Image  `json:"image"`
+	Kind  string          `json:"kind"`
+	Image podvalues.Image `json:"image"`
 	// TestFramework off: its test pod uses busybox:latest.
 	TestFramework Enabled `json:"testFramework"`
 	// ExistingConfigMap is our ConfigMap with the generated configuration.
-	ExistingConfigMap string            `json:"existingConfigMap"`
-	Args              []string          `json:"args"`
-	Env               []EnvVar          `json:"env"`
-	PodAnnotations    map[string]string `json:"podAnnotations,omitempty"`
-	PriorityClassName string            `json:"priorityClassName"`
-	Tolerations       []Toleration      `json:"tolerations"`
+	ExistingConfigMap string                 `json:"existingConfigMap"`
+	Args              []string               `json:"args"`
+	Env               []EnvVar               `json:"env"`
+	PodAnnotations    map[string]string      `json:"podAnnotations,omitempty"`
+	PriorityClassName string                 `json:"priorityClassName"`
+	Tolerations       []podvalues.Toleration `json:"tolerations"`
 	// PodSecurityContext and SecurityContext: see agentSecurityContext.
-	PodSecurityContext    PodSecurityContext `json:"podSecurityContext"`
-	SecurityContext       SecurityContext    `json:"securityContext"`
-	Resources             Resources          `json:"resources"`
-	LivenessProbe         Probe              `json:"livenessProbe"`
-	ReadinessProbe        Probe              `json:"readinessProbe"`
-	MetricsPort           int                `json:"metricsPort"`
-	DaemonSetVolumes      []Volume           `json:"daemonSetVolumes"`
-	DaemonSetVolumeMounts []VolumeMount      `json:"daemonSetVolumeMounts"`
+	PodSecurityContext    podvalues.PodSecurityContext `json:"podSecurityContext"`
+	SecurityContext       podvalues.SecurityContext    `json:"securityContext"`
+	Resources             podvalues.Resources          `json:"resources"`
+	LivenessProbe         Probe                        `json:"livenessProbe"`
+	ReadinessProbe        Probe                        `json:"readinessProbe"`
+	MetricsPort           int                          `json:"metricsPort"`
+	DaemonSetVolumes      []Volume                     `json:"daemonSetVolumes"`
+	DaemonSetVolumeMounts []VolumeMount                `json:"daemonSetVolumeMounts"`
 	// ServiceMonitor off in the chart: we declare our own, which depends on
 	// the monitoring component (the chart cannot).
 	ServiceMonitor Enabled        `json:"serviceMonitor"`
@@ -287,10 +288,10 @@ func tokenEnv(secretName string) EnvVar {
 	return EnvVar{Name: IngestTokenEnv, ValueFrom: &EnvSource{SecretKeyRef: &SecretKeyRef{Name: secretName, Key: DefaultIngestTokenSecretKey}}}
 }
 
-func resources(a Args) Resources {
-	return Resources{
-		Requests: ResourceList{"cpu": fmt.Sprintf("%dm", a.CPURequestMilli), "memory": fmt.Sprintf("%dMi", a.MemoryRequestMiB)},
-		Limits:   ResourceList{"memory": fmt.Sprintf("%dMi", a.MemoryLimitMiB)},
+func resources(a Args) podvalues.Resources {
+	return podvalues.Resources{
+		Requests: podvalues.ResourceList{CPU: fmt.Sprintf("%dm", a.CPURequestMilli), Memory: fmt.Sprintf("%dMi", a.MemoryRequestMiB)},
+		Limits:   podvalues.ResourceList{Memory: fmt.Sprintf("%dMi", a.MemoryLimitMiB)},
 	}
 }
 
@@ -320,8 +321,8 @@ func FluentBitValuesFor(a Args, configMapName, secretName, configChecksum string
 		PodAnnotations:    map[string]string{"checksum/config": configChecksum},
 		PriorityClassName: a.PriorityClassName,
 		Tolerations:       tolerateEverything,
-		PodSecurityContext: PodSecurityContext{
-			SeccompProfile: &SeccompProfile{Type: "RuntimeDefault"},
+		PodSecurityContext: podvalues.PodSecurityContext{
+			SeccompProfile: podvalues.RuntimeDefaultSeccomp(),
 		},
 		SecurityContext: agentSecurityContext(true),
 		Resources:       resources(a),

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/cnplatform/platform/components/helmrelease"
+	"github.com/cnplatform/platform/components/podvalues"
 )
 
 // FluentdChart is the upstream fluentd chart. Version from
@@ -21,7 +22,7 @@ var FluentdChart = helmrelease.Chart{
 // elasticsearch7 variant 1.1), pinned. The elasticsearch7 variant, not 8: the
 // 8.x Elasticsearch client insists on talking to a genuine Elasticsearch
 // (product check), which LogScale's bulk API is not.
-var FluentdImage = Image{Repository: "fluent/fluentd-kubernetes-daemonset", Tag: "v1.19.3-debian-elasticsearch7-1.1", PullPolicy: "IfNotPresent"}
+var FluentdImage = podvalues.Image{Repository: "fluent/fluentd-kubernetes-daemonset", Tag: "v1.19.3-debian-elasticsearch7-1.1", PullPolicy: "IfNotPresent"}
 
 // Fluentd's Prometheus endpoint (the chart names the port `metrics`).
 const (
@@ -177,32 +178,32 @@ func RenderFluentd(c FluentdConfig) string {
 
 // FluentdValues are the fluentd chart's values we set.
 type FluentdValues struct {
-	Kind           string `json:"kind"`
-	Variant        string `json:"variant"`
-	VariantVersion string `json:"variantVersion"`
-	Image          Image  `json:"image"`
+	Kind           string          `json:"kind"`
+	Variant        string          `json:"variant"`
+	VariantVersion string          `json:"variantVersion"`
+	Image          podvalues.Image `json:"image"`
 	// ExtraFilesConfigMapNameOverride replaces the chart's config.d files
 	// with our ConfigMap.
 	ExtraFilesConfigMapNameOverride string `json:"extraFilesConfigMapNameOverride"`
 	// The chart's own host mounts are off (it mounts /var/log writable);
 	// ours are in Volumes/VolumeMounts.
-	MountVarLogDirectory           bool               `json:"mountVarLogDirectory"`
-	MountDockerContainersDirectory bool               `json:"mountDockerContainersDirectory"`
-	Volumes                        []Volume           `json:"volumes"`
-	VolumeMounts                   []VolumeMount      `json:"volumeMounts"`
-	Env                            []EnvVar           `json:"env"`
-	PodAnnotations                 map[string]string  `json:"podAnnotations,omitempty"`
-	PriorityClassName              string             `json:"priorityClassName"`
-	Tolerations                    []Toleration       `json:"tolerations"`
-	PodSecurityContext             PodSecurityContext `json:"podSecurityContext"`
-	SecurityContext                SecurityContext    `json:"securityContext"`
-	Resources                      Resources          `json:"resources"`
-	LivenessProbe                  Probe              `json:"livenessProbe"`
-	ReadinessProbe                 Probe              `json:"readinessProbe"`
-	PodSecurityPolicy              Enabled            `json:"podSecurityPolicy"`
-	Metrics                        FluentdMetrics     `json:"metrics"`
-	Dashboards                     FluentdDashboards  `json:"dashboards"`
-	UpdateStrategy                 UpdateStrategy     `json:"updateStrategy"`
+	MountVarLogDirectory           bool                         `json:"mountVarLogDirectory"`
+	MountDockerContainersDirectory bool                         `json:"mountDockerContainersDirectory"`
+	Volumes                        []Volume                     `json:"volumes"`
+	VolumeMounts                   []VolumeMount                `json:"volumeMounts"`
+	Env                            []EnvVar                     `json:"env"`
+	PodAnnotations                 map[string]string            `json:"podAnnotations,omitempty"`
+	PriorityClassName              string                       `json:"priorityClassName"`
+	Tolerations                    []podvalues.Toleration       `json:"tolerations"`
+	PodSecurityContext             podvalues.PodSecurityContext `json:"podSecurityContext"`
+	SecurityContext                podvalues.SecurityContext    `json:"securityContext"`
+	Resources                      podvalues.Resources          `json:"resources"`
+	LivenessProbe                  Probe                        `json:"livenessProbe"`
+	ReadinessProbe                 Probe                        `json:"readinessProbe"`
+	PodSecurityPolicy              Enabled                      `json:"podSecurityPolicy"`
+	Metrics                        FluentdMetrics               `json:"metrics"`
+	Dashboards                     FluentdDashboards            `json:"dashboards"`
+	UpdateStrategy                 UpdateStrategy               `json:"updateStrategy"`
 }
 
 // FluentdMetrics turns the chart's ServiceMonitor off (we declare our own).
@@ -232,7 +233,7 @@ func FluentdValuesFor(a Args, configMapName, secretName, configChecksum string) 
 		PodAnnotations:                  map[string]string{"checksum/config": configChecksum},
 		PriorityClassName:               a.PriorityClassName,
 		Tolerations:                     tolerateEverything,
-		PodSecurityContext:              PodSecurityContext{SeccompProfile: &SeccompProfile{Type: "RuntimeDefault"}},
+		PodSecurityContext:              podvalues.PodSecurityContext{SeccompProfile: podvalues.RuntimeDefaultSeccomp()},
 		// Fluentd's image entrypoint rewrites files under /fluentd at start,
 		// so its root filesystem stays writable (documented exception).
 		SecurityContext:   agentSecurityContext(false),

@@ -1,21 +1,10 @@
 package logging
 
-// Typed fragments of Kubernetes pod specs, as the charts' values take them.
-// Only the fields we set are declared; json tags follow the Kubernetes API.
+import "github.com/cnplatform/platform/components/podvalues"
 
-// Image is a chart's image value.
-type Image struct {
-	Repository string `json:"repository"`
-	Tag        string `json:"tag"`
-	PullPolicy string `json:"pullPolicy,omitempty"`
-}
-
-// Toleration is a pod toleration.
-type Toleration struct {
-	Key      string `json:"key,omitempty"`
-	Operator string `json:"operator"`
-	Effect   string `json:"effect,omitempty"`
-}
+// Typed fragments of Kubernetes pod specs only the logging agents use, as the
+// charts' values take them; the shared ones are in package podvalues. Only the
+// fields we set are declared; json tags follow the Kubernetes API.
 
 // SecretKeyRef points an environment variable at one key of a Secret.
 type SecretKeyRef struct {
@@ -61,43 +50,6 @@ type VolumeMount struct {
 	ReadOnly  bool   `json:"readOnly,omitempty"`
 }
 
-// Capabilities of a container.
-type Capabilities struct {
-	Drop []string `json:"drop"`
-}
-
-// SeccompProfile of a pod or container.
-type SeccompProfile struct {
-	Type string `json:"type"`
-}
-
-// SecurityContext is a container's security context. Pointers keep an
-// explicit false or 0 in the output.
-type SecurityContext struct {
-	RunAsUser                *int64          `json:"runAsUser,omitempty"`
-	RunAsGroup               *int64          `json:"runAsGroup,omitempty"`
-	RunAsNonRoot             *bool           `json:"runAsNonRoot,omitempty"`
-	AllowPrivilegeEscalation *bool           `json:"allowPrivilegeEscalation,omitempty"`
-	Privileged               *bool           `json:"privileged,omitempty"`
-	ReadOnlyRootFilesystem   *bool           `json:"readOnlyRootFilesystem,omitempty"`
-	Capabilities             *Capabilities   `json:"capabilities,omitempty"`
-	SeccompProfile           *SeccompProfile `json:"seccompProfile,omitempty"`
-}
-
-// PodSecurityContext is a pod's security context.
-type PodSecurityContext struct {
-	SeccompProfile *SeccompProfile `json:"seccompProfile,omitempty"`
-}
-
-// ResourceList maps cpu/memory to quantities.
-type ResourceList map[string]string
-
-// Resources are a container's requests and limits.
-type Resources struct {
-	Requests ResourceList `json:"requests"`
-	Limits   ResourceList `json:"limits"`
-}
-
 // HTTPGetAction is a probe's HTTP GET.
 type HTTPGetAction struct {
 	Path string `json:"path"`
@@ -129,8 +81,6 @@ type RollingUpdate struct {
 	MaxUnavailable string `json:"maxUnavailable"`
 }
 
-func ptr[T any](v T) *T { return &v }
-
 // agentSecurityContext is shared by both agents.
 //
 // The agent runs as root (uid 0) on purpose: the container runtime writes
@@ -141,19 +91,19 @@ func ptr[T any](v T) *T { return &v }
 // read-only and the buffer directory is the only writable host path. The
 // namespace is therefore `privileged` for Pod Security (hostPath volumes and
 // runAsUser 0), with the reason recorded on it.
-func agentSecurityContext(readOnlyRoot bool) SecurityContext {
-	return SecurityContext{
-		RunAsUser:                ptr(int64(0)),
-		RunAsGroup:               ptr(int64(0)),
-		RunAsNonRoot:             ptr(false),
-		AllowPrivilegeEscalation: ptr(false),
-		Privileged:               ptr(false),
-		ReadOnlyRootFilesystem:   ptr(readOnlyRoot),
-		Capabilities:             &Capabilities{Drop: []string{"ALL"}},
-		SeccompProfile:           &SeccompProfile{Type: "RuntimeDefault"},
+func agentSecurityContext(readOnlyRoot bool) podvalues.SecurityContext {
+	return podvalues.SecurityContext{
+		RunAsUser:                podvalues.Ptr(int64(0)),
+		RunAsGroup:               podvalues.Ptr(int64(0)),
+		RunAsNonRoot:             podvalues.Ptr(false),
+		AllowPrivilegeEscalation: podvalues.Ptr(false),
+		Privileged:               podvalues.Ptr(false),
+		ReadOnlyRootFilesystem:   podvalues.Ptr(readOnlyRoot),
+		Capabilities:             &podvalues.Capabilities{Drop: []string{"ALL"}},
+		SeccompProfile:           podvalues.RuntimeDefaultSeccomp(),
 	}
 }
 
 // tolerateEverything lets the DaemonSet run on every node, whatever its
 // taints: a node without the agent is a node whose logs are lost.
-var tolerateEverything = []Toleration{{Operator: "Exists"}}
+var tolerateEverything = []podvalues.Toleration{{Operator: "Exists"}}

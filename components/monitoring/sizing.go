@@ -3,6 +3,8 @@ package monitoring
 import (
 	"fmt"
 	"math"
+
+	"github.com/cnplatform/platform/components/podvalues"
 )
 
 // Sizing rule (docs/monitoring.md, "Sizing"): Prometheus needs about 2 GiB of
@@ -22,18 +24,6 @@ const (
 	bytesPerSample         = 2
 )
 
-// Resources are a container's requests and limits in Kubernetes quantities.
-type Resources struct {
-	Requests ResourceList `json:"requests"`
-	Limits   ResourceList `json:"limits,omitempty"`
-}
-
-// ResourceList is a cpu and memory pair.
-type ResourceList struct {
-	CPU    string `json:"cpu,omitempty"`
-	Memory string `json:"memory,omitempty"`
-}
-
 // PrometheusMemoryBytes is the memory request for expectedSeries active
 // series: 256 MiB + 2 GiB per million series, rounded up to 256 MiB.
 func PrometheusMemoryBytes(expectedSeries int) int64 {
@@ -48,13 +38,13 @@ func PrometheusMemoryBytes(expectedSeries int) int64 {
 // limit = 1.5 x request (rounded up to 256 MiB), CPU request 100m + 500m per
 // million series. No CPU limit: throttling a Prometheus delays rule
 // evaluation, and the CPU request already reserves its share.
-func PrometheusResources(expectedSeries int) Resources {
+func PrometheusResources(expectedSeries int) podvalues.Resources {
 	req := PrometheusMemoryBytes(expectedSeries)
 	limit := int64(math.Ceil(float64(req)*1.5/memoryStep)) * memoryStep
 	cpu := cpuBaseMillis + int(math.Ceil(float64(cpuPerMillionMillis)*float64(max(expectedSeries, 0))/1e6))
-	return Resources{
-		Requests: ResourceList{CPU: fmt.Sprintf("%dm", cpu), Memory: fmt.Sprintf("%dMi", req/mib)},
-		Limits:   ResourceList{Memory: fmt.Sprintf("%dMi", limit/mib)},
+	return podvalues.Resources{
+		Requests: podvalues.ResourceList{CPU: fmt.Sprintf("%dm", cpu), Memory: fmt.Sprintf("%dMi", req/mib)},
+		Limits:   podvalues.ResourceList{Memory: fmt.Sprintf("%dMi", limit/mib)},
 	}
 }
 

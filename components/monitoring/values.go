@@ -1,6 +1,10 @@
 package monitoring
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/cnplatform/platform/components/podvalues"
+)
 
 // Chart is the upstream kube-prometheus-stack chart, pinned exactly.
 // Version 91.4.1 (appVersion / Prometheus Operator v0.94.0, Grafana subchart
@@ -88,47 +92,6 @@ type PodDisruptionBudget struct {
 	MaxUnavailable *int `json:"maxUnavailable,omitempty"`
 }
 
-// TopologySpreadConstraint is the Kubernetes type, for the fields we set.
-type TopologySpreadConstraint struct {
-	MaxSkew           int           `json:"maxSkew"`
-	TopologyKey       string        `json:"topologyKey"`
-	WhenUnsatisfiable string        `json:"whenUnsatisfiable"`
-	LabelSelector     LabelSelector `json:"labelSelector"`
-}
-
-// LabelSelector matches labels exactly.
-type LabelSelector struct {
-	MatchLabels map[string]string `json:"matchLabels"`
-}
-
-// PodSecurityContext is the pod-level security context.
-type PodSecurityContext struct {
-	RunAsNonRoot   bool           `json:"runAsNonRoot"`
-	RunAsUser      int            `json:"runAsUser"`
-	RunAsGroup     int            `json:"runAsGroup"`
-	FSGroup        int            `json:"fsGroup"`
-	SeccompProfile SeccompProfile `json:"seccompProfile"`
-}
-
-// SeccompProfile selects the runtime's default seccomp profile.
-type SeccompProfile struct {
-	Type string `json:"type"`
-}
-
-// ContainerSecurityContext is the container-level security context.
-type ContainerSecurityContext struct {
-	RunAsNonRoot             bool           `json:"runAsNonRoot"`
-	AllowPrivilegeEscalation bool           `json:"allowPrivilegeEscalation"`
-	ReadOnlyRootFilesystem   bool           `json:"readOnlyRootFilesystem"`
-	Capabilities             Capabilities   `json:"capabilities"`
-	SeccompProfile           SeccompProfile `json:"seccompProfile"`
-}
-
-// Capabilities drops Linux capabilities.
-type Capabilities struct {
-	Drop []string `json:"drop"`
-}
-
 // VolumeClaimTemplate is a PVC template (storageSpec / storage).
 type VolumeClaimTemplate struct {
 	VolumeClaimTemplate PVCTemplate `json:"volumeClaimTemplate"`
@@ -160,23 +123,23 @@ type PrometheusValues struct {
 
 // PrometheusSpec is `prometheus.prometheusSpec` (fields of the Prometheus CR).
 type PrometheusSpec struct {
-	Replicas                                int                        `json:"replicas"`
-	ReplicaExternalLabelName                string                     `json:"replicaExternalLabelName"`
-	PrometheusExternalLabelName             string                     `json:"prometheusExternalLabelName"`
-	ExternalLabels                          map[string]string          `json:"externalLabels"`
-	ScrapeInterval                          string                     `json:"scrapeInterval"`
-	EvaluationInterval                      string                     `json:"evaluationInterval"`
-	Retention                               string                     `json:"retention"`
-	RetentionSize                           string                     `json:"retentionSize"`
-	StorageSpec                             VolumeClaimTemplate        `json:"storageSpec"`
-	Resources                               Resources                  `json:"resources"`
-	TopologySpreadConstraints               []TopologySpreadConstraint `json:"topologySpreadConstraints,omitempty"`
-	SecurityContext                         PodSecurityContext         `json:"securityContext"`
-	ServiceMonitorSelectorNilUsesHelmValues bool                       `json:"serviceMonitorSelectorNilUsesHelmValues"`
-	PodMonitorSelectorNilUsesHelmValues     bool                       `json:"podMonitorSelectorNilUsesHelmValues"`
-	RuleSelectorNilUsesHelmValues           bool                       `json:"ruleSelectorNilUsesHelmValues"`
-	ProbeSelectorNilUsesHelmValues          bool                       `json:"probeSelectorNilUsesHelmValues"`
-	ScrapeConfigSelectorNilUsesHelmValues   bool                       `json:"scrapeConfigSelectorNilUsesHelmValues"`
+	Replicas                                int                                  `json:"replicas"`
+	ReplicaExternalLabelName                string                               `json:"replicaExternalLabelName"`
+	PrometheusExternalLabelName             string                               `json:"prometheusExternalLabelName"`
+	ExternalLabels                          map[string]string                    `json:"externalLabels"`
+	ScrapeInterval                          string                               `json:"scrapeInterval"`
+	EvaluationInterval                      string                               `json:"evaluationInterval"`
+	Retention                               string                               `json:"retention"`
+	RetentionSize                           string                               `json:"retentionSize"`
+	StorageSpec                             VolumeClaimTemplate                  `json:"storageSpec"`
+	Resources                               podvalues.Resources                  `json:"resources"`
+	TopologySpreadConstraints               []podvalues.TopologySpreadConstraint `json:"topologySpreadConstraints,omitempty"`
+	SecurityContext                         podvalues.PodSecurityContext         `json:"securityContext"`
+	ServiceMonitorSelectorNilUsesHelmValues bool                                 `json:"serviceMonitorSelectorNilUsesHelmValues"`
+	PodMonitorSelectorNilUsesHelmValues     bool                                 `json:"podMonitorSelectorNilUsesHelmValues"`
+	RuleSelectorNilUsesHelmValues           bool                                 `json:"ruleSelectorNilUsesHelmValues"`
+	ProbeSelectorNilUsesHelmValues          bool                                 `json:"probeSelectorNilUsesHelmValues"`
+	ScrapeConfigSelectorNilUsesHelmValues   bool                                 `json:"scrapeConfigSelectorNilUsesHelmValues"`
 	// Empty selectors: every namespace.
 	ServiceMonitorNamespaceSelector map[string]any `json:"serviceMonitorNamespaceSelector"`
 	PodMonitorNamespaceSelector     map[string]any `json:"podMonitorNamespaceSelector"`
@@ -194,39 +157,39 @@ type AlertmanagerValues struct {
 
 // AlertmanagerSpec is `alertmanager.alertmanagerSpec` (the Alertmanager CR).
 type AlertmanagerSpec struct {
-	Replicas                  int                        `json:"replicas"`
-	Retention                 string                     `json:"retention"`
-	Storage                   VolumeClaimTemplate        `json:"storage"`
-	Resources                 Resources                  `json:"resources"`
-	TopologySpreadConstraints []TopologySpreadConstraint `json:"topologySpreadConstraints,omitempty"`
-	SecurityContext           PodSecurityContext         `json:"securityContext"`
+	Replicas                  int                                  `json:"replicas"`
+	Retention                 string                               `json:"retention"`
+	Storage                   VolumeClaimTemplate                  `json:"storage"`
+	Resources                 podvalues.Resources                  `json:"resources"`
+	TopologySpreadConstraints []podvalues.TopologySpreadConstraint `json:"topologySpreadConstraints,omitempty"`
+	SecurityContext           podvalues.PodSecurityContext         `json:"securityContext"`
 	// Secrets are mounted at /etc/alertmanager/secrets/<name>.
 	Secrets []string `json:"secrets"`
 }
 
 // OperatorValues is `prometheusOperator`.
 type OperatorValues struct {
-	Resources                Resources                `json:"resources"`
-	SecurityContext          PodSecurityContext       `json:"securityContext"`
-	ContainerSecurityContext ContainerSecurityContext `json:"containerSecurityContext"`
-	ConfigReloader           ConfigReloader           `json:"prometheusConfigReloader"`
+	Resources                podvalues.Resources          `json:"resources"`
+	SecurityContext          podvalues.PodSecurityContext `json:"securityContext"`
+	ContainerSecurityContext podvalues.SecurityContext    `json:"containerSecurityContext"`
+	ConfigReloader           ConfigReloader               `json:"prometheusConfigReloader"`
 }
 
 // ConfigReloader sizes the config-reloader sidecars.
 type ConfigReloader struct {
-	Resources Resources `json:"resources"`
+	Resources podvalues.Resources `json:"resources"`
 }
 
 // GrafanaValues is the grafana subchart's values.
 type GrafanaValues struct {
-	Enabled                  bool                     `json:"enabled"`
-	Admin                    GrafanaAdmin             `json:"admin"`
-	Resources                Resources                `json:"resources"`
-	SecurityContext          PodSecurityContext       `json:"securityContext"`
-	ContainerSecurityContext ContainerSecurityContext `json:"containerSecurityContext"`
-	Sidecar                  GrafanaSidecar           `json:"sidecar"`
-	TestFramework            Enabled                  `json:"testFramework"`
-	Persistence              Enabled                  `json:"persistence"`
+	Enabled                  bool                         `json:"enabled"`
+	Admin                    GrafanaAdmin                 `json:"admin"`
+	Resources                podvalues.Resources          `json:"resources"`
+	SecurityContext          podvalues.PodSecurityContext `json:"securityContext"`
+	ContainerSecurityContext podvalues.SecurityContext    `json:"containerSecurityContext"`
+	Sidecar                  GrafanaSidecar               `json:"sidecar"`
+	TestFramework            Enabled                      `json:"testFramework"`
+	Persistence              Enabled                      `json:"persistence"`
 }
 
 // GrafanaAdmin points Grafana at the Secret holding its admin credentials.
@@ -238,9 +201,9 @@ type GrafanaAdmin struct {
 
 // GrafanaSidecar loads dashboards and data sources from labelled ConfigMaps.
 type GrafanaSidecar struct {
-	Resources       Resources                `json:"resources"`
-	SecurityContext ContainerSecurityContext `json:"securityContext"`
-	Dashboards      SidecarDashboards        `json:"dashboards"`
+	Resources       podvalues.Resources       `json:"resources"`
+	SecurityContext podvalues.SecurityContext `json:"securityContext"`
+	Dashboards      SidecarDashboards         `json:"dashboards"`
 }
 
 // SidecarDashboards selects dashboard ConfigMaps.
@@ -253,8 +216,8 @@ type SidecarDashboards struct {
 
 // KubeStateMetricsValue is the kube-state-metrics subchart's values.
 type KubeStateMetricsValue struct {
-	Resources                Resources                `json:"resources"`
-	ContainerSecurityContext ContainerSecurityContext `json:"containerSecurityContext"`
+	Resources                podvalues.Resources       `json:"resources"`
+	ContainerSecurityContext podvalues.SecurityContext `json:"containerSecurityContext"`
 	// MetricLabelsAllowlist exports node zone labels for the zone rules.
 	MetricLabelsAllowlist []string `json:"metricLabelsAllowlist"`
 }
@@ -262,36 +225,37 @@ type KubeStateMetricsValue struct {
 // NodeExporterValues is the prometheus-node-exporter subchart's values.
 type NodeExporterValues struct {
 	// NamespaceOverride runs node-exporter in its own privileged namespace.
-	NamespaceOverride        string                   `json:"namespaceOverride"`
-	Resources                Resources                `json:"resources"`
-	ContainerSecurityContext ContainerSecurityContext `json:"containerSecurityContext"`
+	NamespaceOverride        string                    `json:"namespaceOverride"`
+	Resources                podvalues.Resources       `json:"resources"`
+	ContainerSecurityContext podvalues.SecurityContext `json:"containerSecurityContext"`
 }
 
-var (
-	restrictedContainer = ContainerSecurityContext{
-		RunAsNonRoot:             true,
-		AllowPrivilegeEscalation: false,
-		ReadOnlyRootFilesystem:   true,
-		Capabilities:             Capabilities{Drop: []string{"ALL"}},
-		SeccompProfile:           SeccompProfile{Type: "RuntimeDefault"},
+// restrictedContainer is every container's security context: the restricted
+// Pod Security profile.
+var restrictedContainer = podvalues.RestrictedContainer()
+
+// nonRootPod runs a pod as uid (user, group and file system group) with the
+// runtime's default seccomp profile.
+func nonRootPod(uid int64) podvalues.PodSecurityContext {
+	return podvalues.PodSecurityContext{
+		RunAsNonRoot:   podvalues.Ptr(true),
+		RunAsUser:      podvalues.Ptr(uid),
+		RunAsGroup:     podvalues.Ptr(uid),
+		FSGroup:        podvalues.Ptr(uid),
+		SeccompProfile: podvalues.RuntimeDefaultSeccomp(),
 	}
-	runtimeDefault = SeccompProfile{Type: "RuntimeDefault"}
-)
-
-func nonRootPod(uid int) PodSecurityContext {
-	return PodSecurityContext{RunAsNonRoot: true, RunAsUser: uid, RunAsGroup: uid, FSGroup: uid, SeccompProfile: runtimeDefault}
 }
 
-func small(cpu, mem, limit string) Resources {
-	return Resources{Requests: ResourceList{CPU: cpu, Memory: mem}, Limits: ResourceList{Memory: limit}}
+func small(cpu, mem, limit string) podvalues.Resources {
+	return podvalues.Resources{Requests: podvalues.ResourceList{CPU: cpu, Memory: mem}, Limits: podvalues.ResourceList{Memory: limit}}
 }
 
 // zoneSpread spreads pods evenly across zones (maxSkew 1): losing a zone
 // never takes all replicas.
-func zoneSpread(labels map[string]string) []TopologySpreadConstraint {
-	return []TopologySpreadConstraint{
-		{MaxSkew: 1, TopologyKey: "topology.kubernetes.io/zone", WhenUnsatisfiable: "DoNotSchedule", LabelSelector: LabelSelector{MatchLabels: labels}},
-		{MaxSkew: 1, TopologyKey: "kubernetes.io/hostname", WhenUnsatisfiable: "ScheduleAnyway", LabelSelector: LabelSelector{MatchLabels: labels}},
+func zoneSpread(labels map[string]string) []podvalues.TopologySpreadConstraint {
+	return []podvalues.TopologySpreadConstraint{
+		podvalues.Spread(podvalues.ZoneKey, podvalues.DoNotSchedule, labels),
+		podvalues.Spread(podvalues.HostnameKey, podvalues.ScheduleAnyway, labels),
 	}
 }
 

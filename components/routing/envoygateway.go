@@ -10,6 +10,7 @@ import (
 
 	"github.com/cnplatform/platform/components/helmrelease"
 	"github.com/cnplatform/platform/components/namespace"
+	"github.com/cnplatform/platform/components/podvalues"
 )
 
 // ImplementationEnvoyGateway is Envoy Gateway (gateway.envoyproxy.io).
@@ -45,7 +46,7 @@ var envoyControllerLabels = map[string]string{"control-plane": "envoy-gateway"}
 // ProxyConfig shapes the Envoy proxies of the shared Gateway.
 type ProxyConfig struct {
 	Replicas  int
-	Resources Resources
+	Resources podvalues.Resources
 	// ServiceType: LoadBalancer (an NLB on AWS) or NodePort (local).
 	ServiceType string
 	// LoadBalancerClass hands the Service to the AWS Load Balancer
@@ -63,7 +64,7 @@ type ProxyConfig struct {
 // zones (maxSkew 1, DoNotSchedule) and a PodDisruptionBudget keeps all but
 // one available.
 func EnvoyProxySpec(c ProxyConfig) map[string]any {
-	sc := restrictedContainer()
+	sc := podvalues.RestrictedContainer()
 	pod := map[string]any{
 		"securityContext": map[string]any{
 			"runAsNonRoot":   true,
@@ -109,7 +110,7 @@ func EnvoyProxySpec(c ProxyConfig) map[string]any {
 	return map[string]any{"provider": map[string]any{"type": "Kubernetes", "kubernetes": k8s}}
 }
 
-func limits(l ResourceList) map[string]any {
+func limits(l podvalues.ResourceList) map[string]any {
 	m := map[string]any{"memory": l.Memory}
 	if l.CPU != "" {
 		m["cpu"] = l.CPU

@@ -13,6 +13,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/cnplatform/platform/components/cluster"
+	"github.com/cnplatform/platform/components/podvalues"
 )
 
 // TLS modes.
@@ -69,7 +70,7 @@ type Args struct {
 	ProxyReplicas int
 	// ProxyResources of each proxy. Default requests 100m CPU / 256Mi,
 	// limits 1 CPU / 512Mi.
-	ProxyResources *Resources
+	ProxyResources *podvalues.Resources
 	// HighAvailability runs two replicas of the controllers that allow it,
 	// with PodDisruptionBudgets and zone spread. Default false.
 	HighAvailability bool
@@ -225,9 +226,9 @@ func (a *Args) withDefaults() *Args {
 		d.ProxyReplicas = 1
 	}
 	if d.ProxyResources == nil {
-		d.ProxyResources = &Resources{
-			Requests: ResourceList{CPU: "100m", Memory: "256Mi"},
-			Limits:   ResourceList{CPU: "1", Memory: "512Mi"},
+		d.ProxyResources = &podvalues.Resources{
+			Requests: podvalues.ResourceList{CPU: "100m", Memory: "256Mi"},
+			Limits:   podvalues.ResourceList{CPU: "1", Memory: "512Mi"},
 		}
 	}
 	if d.MonitoringNamespace == "" {

@@ -1,21 +1,18 @@
 package routing
 
+import "github.com/cnplatform/platform/components/podvalues"
+
 // Chart values are typed structs rendered with encoding/json; only the fields
 // we set are declared. The functions that fill them take plain Go values, so
 // tests and the plan command can call them without Pulumi. Values only known
 // at deploy time (the VPC id) are added by the component, not here.
 
-// Resources are a container's requests and limits.
-type Resources struct {
-	Requests ResourceList `json:"requests"`
-	Limits   ResourceList `json:"limits"`
-}
-
-// ResourceList is CPU and memory, in Kubernetes quantities.
-type ResourceList struct {
-	CPU    string `json:"cpu,omitempty"`
-	Memory string `json:"memory"`
-}
+// Resources and ResourceList are the shared pod-spec types, kept under these
+// names for the exported Args (ProxyResources) and ProxyConfig.
+type (
+	Resources    = podvalues.Resources
+	ResourceList = podvalues.ResourceList
+)
 
 // ServiceAccountValues makes a chart use the service account we create (with
 // the IAM role annotation) instead of its own.
@@ -31,69 +28,24 @@ type PodDisruptionBudgetValues struct {
 	MaxUnavailable int  `json:"maxUnavailable,omitempty"`
 }
 
-// TopologySpread is a Kubernetes topologySpreadConstraint.
-type TopologySpread struct {
-	MaxSkew           int           `json:"maxSkew"`
-	TopologyKey       string        `json:"topologyKey"`
-	WhenUnsatisfiable string        `json:"whenUnsatisfiable"`
-	LabelSelector     LabelSelector `json:"labelSelector"`
-}
-
-// LabelSelector matches labels exactly.
-type LabelSelector struct {
-	MatchLabels map[string]string `json:"matchLabels"`
-}
-
 // ZoneKey is the well-known label of a node's availability zone.
-const ZoneKey = "topology.kubernetes.io/zone"
+const ZoneKey = podvalues.ZoneKey
 
 // zoneSpread spreads pods matching labels evenly across zones (maxSkew 1).
 // ScheduleAnyway for controllers, DoNotSchedule for the proxies, whose
 // replicas exist precisely to survive a zone.
-func zoneSpread(labels map[string]string, hard bool) []TopologySpread {
-	when := "ScheduleAnyway"
+func zoneSpread(labels map[string]string, hard bool) []podvalues.TopologySpreadConstraint {
+	when := podvalues.ScheduleAnyway
 	if hard {
-		when = "DoNotSchedule"
+		when = podvalues.DoNotSchedule
 	}
-	return []TopologySpread{{MaxSkew: 1, TopologyKey: ZoneKey, WhenUnsatisfiable: when, LabelSelector: LabelSelector{MatchLabels: labels}}}
+	return []podvalues.TopologySpreadConstraint{podvalues.Spread(podvalues.ZoneKey, when, labels)}
 }
 
-// PodSecurityContext and SecurityContext are the restricted Pod Security
-// settings, set explicitly so a chart default cannot loosen them.
-type PodSecurityContext struct {
-	RunAsNonRoot   bool           `json:"runAsNonRoot"`
-	FSGroup        int            `json:"fsGroup,omitempty"`
-	SeccompProfile SeccompProfile `json:"seccompProfile"`
-}
-
-// SecurityContext of one container.
-type SecurityContext struct {
-	RunAsNonRoot             bool           `json:"runAsNonRoot"`
-	AllowPrivilegeEscalation bool           `json:"allowPrivilegeEscalation"`
-	ReadOnlyRootFilesystem   bool           `json:"readOnlyRootFilesystem"`
-	Capabilities             Capabilities   `json:"capabilities"`
-	SeccompProfile           SeccompProfile `json:"seccompProfile"`
-}
-
-// Capabilities to drop.
-type Capabilities struct {
-	Drop []string `json:"drop"`
-}
-
-// SeccompProfile type.
-type SeccompProfile struct {
-	Type string `json:"type"`
-}
-
-func restrictedPod(fsGroup int) PodSecurityContext {
-	return PodSecurityContext{RunAsNonRoot: true, FSGroup: fsGroup, SeccompProfile: SeccompProfile{Type: "RuntimeDefault"}}
-}
-
-func restrictedContainer() SecurityContext {
-	return SecurityContext{
-		RunAsNonRoot: true, AllowPrivilegeEscalation: false, ReadOnlyRootFilesystem: true,
-		Capabilities: Capabilities{Drop: []string{"ALL"}}, SeccompProfile: SeccompProfile{Type: "RuntimeDefault"},
-	}
+// restrictedPod is the pod security context of the restricted Pod Security
+// profile, set explicitly so a chart default cannot loosen it.
+func restrictedPod(fsGroup int64) podvalues.PodSecurityContext {
+	return podvalues.PodSecurityContext{RunAsNonRoot: podvalues.Ptr(true), FSGroup: podvalues.Ptr(fsGroup), SeccompProfile: podvalues.RuntimeDefaultSeccomp()}
 }
 
 // Enabled is a chart's {enabled: bool} switch.
@@ -105,16 +57,16 @@ type Enabled struct {
 type LoadBalancerControllerValues struct {
 	// ClusterName, Region and VpcID are set explicitly: with the metadata hop
 	// limit at 1 the controller cannot read them from the instance metadata.
-	ClusterName               string                     `json:"clusterName"`
-	Region                    string                     `json:"region"`
-	VpcID                     string                     `json:"vpcId,omitempty"`
-	ReplicaCount              int                        `json:"replicaCount"`
-	ServiceAccount            ServiceAccountValues       `json:"serviceAccount"`
-	Resources                 Resources                  `json:"resources"`
-	PodDisruptionBudget       *PodDisruptionBudgetValues `json:"podDisruptionBudget,omitempty"`
-	TopologySpreadConstraints []TopologySpread           `json:"topologySpreadConstraints,omitempty"`
-	PodSecurityContext        PodSecurityContext         `json:"podSecurityContext"`
-	SecurityContext           SecurityContext            `json:"securityContext"`
+	ClusterName               string                               `json:"clusterName"`
+	Region                    string                               `json:"region"`
+	VpcID                     string                               `json:"vpcId,omitempty"`
+	ReplicaCount              int                                  `json:"replicaCount"`
+	ServiceAccount            ServiceAccountValues                 `json:"serviceAccount"`
+	Resources                 podvalues.Resources                  `json:"resources"`
+	PodDisruptionBudget       *PodDisruptionBudgetValues           `json:"podDisruptionBudget,omitempty"`
+	TopologySpreadConstraints []podvalues.TopologySpreadConstraint `json:"topologySpreadConstraints,omitempty"`
+	PodSecurityContext        podvalues.PodSecurityContext         `json:"podSecurityContext"`
+	SecurityContext           podvalues.SecurityContext            `json:"securityContext"`
 	// The ALB-only integrations are off: the IAM policy does not grant them.
 	EnableShield               bool              `json:"enableShield"`
 	EnableWaf                  bool              `json:"enableWaf"`
@@ -139,12 +91,12 @@ func LoadBalancerControllerValuesFor(clusterName, region string, tags map[string
 		ClusterName: clusterName, Region: region,
 		ReplicaCount:   s.ControllerReplicas,
 		ServiceAccount: ServiceAccountValues{Create: false, Name: LoadBalancerControllerServiceAccount},
-		Resources: Resources{
-			Requests: ResourceList{CPU: "50m", Memory: "128Mi"},
-			Limits:   ResourceList{Memory: "256Mi"},
+		Resources: podvalues.Resources{
+			Requests: podvalues.ResourceList{CPU: "50m", Memory: "128Mi"},
+			Limits:   podvalues.ResourceList{Memory: "256Mi"},
 		},
 		PodSecurityContext: restrictedPod(65534),
-		SecurityContext:    restrictedContainer(),
+		SecurityContext:    podvalues.RestrictedContainer(),
 		DefaultTags:        tags,
 		ServiceMonitor:     Enabled{Enabled: true},
 	}
@@ -171,13 +123,13 @@ type EnvoyGatewayDeployment struct {
 
 // EnvoyGatewayContainer is the controller container.
 type EnvoyGatewayContainer struct {
-	Resources       Resources       `json:"resources"`
-	SecurityContext SecurityContext `json:"securityContext"`
+	Resources       podvalues.Resources       `json:"resources"`
+	SecurityContext podvalues.SecurityContext `json:"securityContext"`
 }
 
 // EnvoyGatewayPod is the controller pod.
 type EnvoyGatewayPod struct {
-	TopologySpreadConstraints []TopologySpread `json:"topologySpreadConstraints,omitempty"`
+	TopologySpreadConstraints []podvalues.TopologySpreadConstraint `json:"topologySpreadConstraints,omitempty"`
 }
 
 // EnvoyGatewayValuesFor builds the Envoy Gateway controller's values.
@@ -185,11 +137,11 @@ func EnvoyGatewayValuesFor(s Sizing) EnvoyGatewayValues {
 	v := EnvoyGatewayValues{Deployment: EnvoyGatewayDeployment{
 		Replicas: s.ControllerReplicas,
 		EnvoyGateway: EnvoyGatewayContainer{
-			Resources: Resources{
-				Requests: ResourceList{CPU: "100m", Memory: "256Mi"},
-				Limits:   ResourceList{Memory: "1024Mi"},
+			Resources: podvalues.Resources{
+				Requests: podvalues.ResourceList{CPU: "100m", Memory: "256Mi"},
+				Limits:   podvalues.ResourceList{Memory: "1024Mi"},
 			},
-			SecurityContext: restrictedContainer(),
+			SecurityContext: podvalues.RestrictedContainer(),
 		},
 	}}
 	if s.HighAvailability {
@@ -201,16 +153,16 @@ func EnvoyGatewayValuesFor(s Sizing) EnvoyGatewayValues {
 
 // CertManagerValues for the cert-manager chart.
 type CertManagerValues struct {
-	CRDs                      CertManagerCRDs           `json:"crds"`
-	ReplicaCount              int                       `json:"replicaCount"`
-	ServiceAccount            ServiceAccountValues      `json:"serviceAccount"`
-	Resources                 Resources                 `json:"resources"`
-	PodDisruptionBudget       PodDisruptionBudgetValues `json:"podDisruptionBudget"`
-	TopologySpreadConstraints []TopologySpread          `json:"topologySpreadConstraints,omitempty"`
-	Webhook                   CertManagerComponent      `json:"webhook"`
-	Cainjector                CertManagerComponent      `json:"cainjector"`
-	Startupapicheck           CertManagerStartupCheck   `json:"startupapicheck"`
-	Prometheus                CertManagerPrometheus     `json:"prometheus"`
+	CRDs                      CertManagerCRDs                      `json:"crds"`
+	ReplicaCount              int                                  `json:"replicaCount"`
+	ServiceAccount            ServiceAccountValues                 `json:"serviceAccount"`
+	Resources                 podvalues.Resources                  `json:"resources"`
+	PodDisruptionBudget       PodDisruptionBudgetValues            `json:"podDisruptionBudget"`
+	TopologySpreadConstraints []podvalues.TopologySpreadConstraint `json:"topologySpreadConstraints,omitempty"`
+	Webhook                   CertManagerComponent                 `json:"webhook"`
+	Cainjector                CertManagerComponent                 `json:"cainjector"`
+	Startupapicheck           CertManagerStartupCheck              `json:"startupapicheck"`
+	Prometheus                CertManagerPrometheus                `json:"prometheus"`
 }
 
 // CertManagerCRDs installs the CRDs with the chart and keeps them on uninstall
@@ -222,15 +174,15 @@ type CertManagerCRDs struct {
 
 // CertManagerComponent is the webhook or cainjector block.
 type CertManagerComponent struct {
-	ReplicaCount              int                       `json:"replicaCount"`
-	Resources                 Resources                 `json:"resources"`
-	PodDisruptionBudget       PodDisruptionBudgetValues `json:"podDisruptionBudget"`
-	TopologySpreadConstraints []TopologySpread          `json:"topologySpreadConstraints,omitempty"`
+	ReplicaCount              int                                  `json:"replicaCount"`
+	Resources                 podvalues.Resources                  `json:"resources"`
+	PodDisruptionBudget       PodDisruptionBudgetValues            `json:"podDisruptionBudget"`
+	TopologySpreadConstraints []podvalues.TopologySpreadConstraint `json:"topologySpreadConstraints,omitempty"`
 }
 
 // CertManagerStartupCheck is the post-install API check job.
 type CertManagerStartupCheck struct {
-	Resources Resources `json:"resources"`
+	Resources podvalues.Resources `json:"resources"`
 }
 
 // CertManagerPrometheus turns on the chart's ServiceMonitor.
@@ -243,14 +195,14 @@ type CertManagerPrometheus struct {
 // single replica (leader-elected; a restart only delays renewals); the
 // webhook, which every cert-manager API call goes through, gets the HA shape.
 func CertManagerValuesFor(s Sizing) CertManagerValues {
-	small := Resources{Requests: ResourceList{CPU: "10m", Memory: "64Mi"}, Limits: ResourceList{Memory: "256Mi"}}
+	small := podvalues.Resources{Requests: podvalues.ResourceList{CPU: "10m", Memory: "64Mi"}, Limits: podvalues.ResourceList{Memory: "256Mi"}}
 	v := CertManagerValues{
 		CRDs:            CertManagerCRDs{Enabled: true, Keep: true},
 		ReplicaCount:    1,
 		ServiceAccount:  ServiceAccountValues{Create: false, Name: CertManagerServiceAccount},
-		Resources:       Resources{Requests: ResourceList{CPU: "20m", Memory: "128Mi"}, Limits: ResourceList{Memory: "512Mi"}},
+		Resources:       podvalues.Resources{Requests: podvalues.ResourceList{CPU: "20m", Memory: "128Mi"}, Limits: podvalues.ResourceList{Memory: "512Mi"}},
 		Webhook:         CertManagerComponent{ReplicaCount: s.ControllerReplicas, Resources: small},
-		Cainjector:      CertManagerComponent{ReplicaCount: 1, Resources: Resources{Requests: ResourceList{CPU: "10m", Memory: "128Mi"}, Limits: ResourceList{Memory: "512Mi"}}},
+		Cainjector:      CertManagerComponent{ReplicaCount: 1, Resources: podvalues.Resources{Requests: podvalues.ResourceList{CPU: "10m", Memory: "128Mi"}, Limits: podvalues.ResourceList{Memory: "512Mi"}}},
 		Startupapicheck: CertManagerStartupCheck{Resources: small},
 		Prometheus:      CertManagerPrometheus{Enabled: true, Servicemonitor: Enabled{Enabled: true}},
 	}
@@ -272,20 +224,20 @@ const (
 
 // ExternalDNSValues for the external-dns chart.
 type ExternalDNSValues struct {
-	Provider           ExternalDNSProvider  `json:"provider"`
-	Sources            []string             `json:"sources"`
-	DomainFilters      []string             `json:"domainFilters"`
-	TxtOwnerID         string               `json:"txtOwnerId"`
-	Policy             string               `json:"policy"`
-	Registry           string               `json:"registry"`
-	Interval           string               `json:"interval"`
-	ExtraArgs          []string             `json:"extraArgs"`
-	Env                []EnvVar             `json:"env"`
-	ServiceAccount     ServiceAccountValues `json:"serviceAccount"`
-	Resources          Resources            `json:"resources"`
-	PodSecurityContext PodSecurityContext   `json:"podSecurityContext"`
-	SecurityContext    SecurityContext      `json:"securityContext"`
-	ServiceMonitor     Enabled              `json:"serviceMonitor"`
+	Provider           ExternalDNSProvider          `json:"provider"`
+	Sources            []string                     `json:"sources"`
+	DomainFilters      []string                     `json:"domainFilters"`
+	TxtOwnerID         string                       `json:"txtOwnerId"`
+	Policy             string                       `json:"policy"`
+	Registry           string                       `json:"registry"`
+	Interval           string                       `json:"interval"`
+	ExtraArgs          []string                     `json:"extraArgs"`
+	Env                []EnvVar                     `json:"env"`
+	ServiceAccount     ServiceAccountValues         `json:"serviceAccount"`
+	Resources          podvalues.Resources          `json:"resources"`
+	PodSecurityContext podvalues.PodSecurityContext `json:"podSecurityContext"`
+	SecurityContext    podvalues.SecurityContext    `json:"securityContext"`
+	ServiceMonitor     Enabled                      `json:"serviceMonitor"`
 }
 
 // ExternalDNSProvider names the DNS provider.
@@ -313,12 +265,12 @@ func ExternalDNSValuesFor(domain, hostedZoneID, ownerID, policy, region string) 
 		ExtraArgs:      []string{"--zone-id-filter=" + hostedZoneID, "--aws-zone-type=public"},
 		Env:            []EnvVar{{Name: "AWS_DEFAULT_REGION", Value: region}},
 		ServiceAccount: ServiceAccountValues{Create: false, Name: ExternalDNSServiceAccount},
-		Resources: Resources{
-			Requests: ResourceList{CPU: "10m", Memory: "64Mi"},
-			Limits:   ResourceList{Memory: "128Mi"},
+		Resources: podvalues.Resources{
+			Requests: podvalues.ResourceList{CPU: "10m", Memory: "64Mi"},
+			Limits:   podvalues.ResourceList{Memory: "128Mi"},
 		},
 		PodSecurityContext: restrictedPod(65534),
-		SecurityContext:    restrictedContainer(),
+		SecurityContext:    podvalues.RestrictedContainer(),
 		ServiceMonitor:     Enabled{Enabled: true},
 	}
 }
