@@ -190,3 +190,45 @@ func TestOutWritesKubernetesObjects(t *testing.T) {
 		assert.NotContains(t, string(b), "offline-placeholder", "no secret (or its placeholder) in generated files")
 	}
 }
+
+func TestPlanJSONCarriesTheGuardrails(t *testing.T) {
+	p := jsonPlan(t, "prod")
+	require.NotEmpty(t, p.Checks)
+	ids := map[string]bool{}
+	for _, c := range p.Checks {
+		ids[c.ID] = true
+		assert.Contains(t, []string{"pass", "fail", "exempt"}, string(c.Status))
+		assert.NotEmpty(t, c.Message)
+	}
+	assert.Len(t, ids, 26, "every baseline control reports")
+	assert.Positive(t, p.CostMonthlyUSD.Total)
+	assert.NotEmpty(t, p.CostMonthlyUSD.Items)
+	assert.Positive(t, p.CriticalPath.Minutes)
+	assert.NotEmpty(t, p.CriticalPath.Chain)
+	require.Len(t, p.ZoneFailure, 3, "one report per AZ")
+	for _, z := range p.ZoneFailure {
+		assert.True(t, z.Survives, "prod survives losing %s", z.Zone)
+	}
+	assert.Less(t, jsonPlan(t, "dev").CostMonthlyUSD.Total, p.CostMonthlyUSD.Total)
+}
+
+func TestStrictFailsOnAFailedCheck(t *testing.T) {
+	// Valid configuration (dev may open its endpoint), but S3 fails on it.
+	dir := writeStack(t, "open", `config:
+  aws:region: eu-west-1
+  platform:environment: dev
+  platform:availabilityZones: [eu-west-1a, eu-west-1b]
+  platform:endpointPublicAccess: true
+  platform:publicAccessCidrs: [0.0.0.0/0]
+`)
+	code, _, stderr := plan(t, "-dir", dir, "-stack", "open")
+	assert.Equal(t, 0, code, "without -strict a failed check is reported, not fatal: %s", stderr)
+	code, _, stderr = plan(t, "-dir", dir, "-stack", "open", "-strict")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "S3 fail")
+
+	for _, stack := range []string{"dev", "staging", "prod", "local"} {
+		code, _, stderr := plan(t, "-dir", repoRoot, "-stack", stack, "-strict")
+		assert.Equal(t, 0, code, "%s passes the baseline: %s", stack, stderr)
+	}
+}
