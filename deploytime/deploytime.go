@@ -94,6 +94,11 @@ func CriticalPath(res *harness.Result) Path {
 		if !r.Custom {
 			preds = append(preds, children[urn]...)
 		}
+		// A resource is created through its provider, so it waits for it:
+		// Kubernetes objects wait for the cluster behind the provider.
+		if i := strings.LastIndex(r.Provider, "::"); i > 0 {
+			preds = append(preds, r.Provider[:i])
+		}
 		sort.Strings(preds)
 		for _, d := range preds {
 			if f := visit(d); f > start {

@@ -46,6 +46,18 @@ func TestDependingOnAComponentWaitsForItsChildren(t *testing.T) {
 	assert.Equal(t, "nat", p.Chain[0].Resource)
 }
 
+func TestResourcesWaitForTheirProvider(t *testing.T) {
+	provider := res("urn:pulumi:t::p::pulumi:providers:kubernetes::k8s", "pulumi:providers:kubernetes", true, "", "cluster")
+	release := res("release", "kubernetes:helm.sh/v3:Release", true, "")
+	release.Provider = provider.URN + "::provider-id"
+	result := &harness.Result{Resources: []harness.Resource{
+		res("cluster", "aws:eks/cluster:Cluster", true, ""), provider, release,
+	}}
+	p := CriticalPath(result)
+	assert.InDelta(t, 14, p.Minutes, 0.001, "cluster (12) then the chart (2)")
+	assert.Equal(t, "release", p.Chain[len(p.Chain)-1].Resource)
+}
+
 func TestEveryDurationHasASource(t *testing.T) {
 	for typ, d := range Durations {
 		assert.NotEmpty(t, d.Source, typ)
