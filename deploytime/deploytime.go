@@ -27,16 +27,18 @@ const (
 // Durations are the estimates per resource type; DefaultDuration applies to
 // types not listed (fast API calls).
 var Durations = map[string]Duration{
-	"aws:eks/cluster:Cluster":                             {12, srcReference},
-	"aws:eks/nodeGroup:NodeGroup":                         {4, srcEstimate + " (managed node group: instances launch and join, ~3-5 min)"},
-	"aws:eks/addon:Addon":                                 {1.5, srcEstimate + " (add-on create waits for its pods)"},
-	"aws:ec2/natGateway:NatGateway":                       {2, srcEstimate + " (NAT gateway becomes available in ~1-3 min)"},
-	"aws:ec2/vpc:Vpc":                                     {0.2, srcEstimate},
-	"aws:ec2/subnet:Subnet":                               {0.2, srcEstimate},
-	"aws:iam/role:Role":                                   {0.2, srcEstimate},
-	"aws:eks/accessEntry:AccessEntry":                     {0.2, srcEstimate},
-	"aws:kms/key:Key":                                     {0.3, srcEstimate},
-	"kubernetes:helm.sh/v3:Release":                       {2, srcHelm},
+	"aws:eks/cluster:Cluster":         {12, srcReference},
+	"aws:eks/nodeGroup:NodeGroup":     {4, srcEstimate + " (managed node group: instances launch and join, ~3-5 min)"},
+	"aws:eks/addon:Addon":             {1.5, srcEstimate + " (add-on create waits for its pods)"},
+	"aws:ec2/natGateway:NatGateway":   {2, srcEstimate + " (NAT gateway becomes available in ~1-3 min)"},
+	"aws:ec2/vpc:Vpc":                 {0.2, srcEstimate},
+	"aws:ec2/subnet:Subnet":           {0.2, srcEstimate},
+	"aws:iam/role:Role":               {0.2, srcEstimate},
+	"aws:eks/accessEntry:AccessEntry": {0.2, srcEstimate},
+	"aws:kms/key:Key":                 {0.3, srcEstimate},
+	"kubernetes:helm.sh/v3:Release":   {2, srcHelm},
+	// The Gateway waits for Programmed: its NLB is provisioned and active.
+	"kubernetes:gateway.networking.k8s.io/v1:Gateway":     {3, srcEstimate + " (an NLB becomes active in ~2-4 min)"},
 	"aws:iam/openIdConnectProvider:OpenIdConnectProvider": {0.1, srcEstimate},
 }
 
