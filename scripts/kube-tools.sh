@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# Builds the real Kubernetes tools the validation tests (validation/) use and
+# generates the CRDs they install, all under the git-ignored .tools/ tree:
+#
+#   .tools/bin/kube-apiserver   v1.37.2  (tools/kube-apiserver module)
+#   .tools/bin/etcd             v3.6.16  (tools/etcd module)
+#   .tools/bin/controller-gen   v0.23.0
+#   .tools/bin/kube-score       v1.20.0
+#   .tools/crds/<source>/*.yaml CRDs generated from the upstream Go API types
+#
+# Only Go and the Go module proxy are needed (no release downloads are
+# reachable from CI): everything is built from pinned module versions, see
+# ../shared/reference/toolchain.md. Idempotent: a binary is rebuilt only when
+# it is missing or was built from another module version (read back with
+# `go version -m`), CRDs only when .tools/crds/VERSIONS differs. Builds use the
+# shared GOCACHE, so a rebuild after `rm -rf .tools` takes about 15 s while
+# a cold kube-apiserver build takes 6-13 minutes on 2 cores.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+# Pinned versions. Keep the CRD sources in step with the charts the program
+# installs (components/routing, components/monitoring).
+K8S_VERSION=v1.37.2
+ETCD_VERSION=v3.6.16
+CONTROLLER_TOOLS_VERSION=v0.23.0
+KUBE_SCORE_VERSION=v1.20.0
+PROMETHEUS_OPERATOR_VERSION=v0.95.1 # github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring
+GATEWAY_API_VERSION=v1.6.1          # sigs.k8s.io/gateway-api: the bundle Envoy Gateway v1.9.x installs
+CERT_MANAGER_VERSION=v1.21.1        # github.com/cert-manager/cert-manager: the chart components/routing pins
+ENVOY_GATEWAY_VERSION=v1.9.1        # github.com/envoyproxy/gateway: the chart is v1.9.3, the proxy serves up to v1.9.1
+
+bin="$root/.tools/bin"
+crds="$root/.tools/crds"
+mkdir -p "$bin" "$crds"
+export GOFLAGS="${GOFLAGS:-} -buildvcs=false"
+
+# has_module BINARY MODULE VERSION: the binary embeds MODULE at VERSION
+# (as its main module or a dependency).
+has_module() {
+  [ -x "$1" ] && go version -m "$1" 2>/dev/null |
+    awk -v m="$2" -v v="$3" '($1 == "mod" || $1 == "dep") && $2 == m && $3 == v { found = 1 } END { exit !found }'
+}
+
+step() { printf 'kube-tools: %s\n' "$*"; }
+
+# kube-apiserver: k8s.io/kubernetes is not meant to be required as a module,
+# so tools/kube-apiserver/go.mod pins each staging module with a replace.
+# The ldflags stamp the version the server reports (/version, --version).
+if has_module "$bin/kube-apiserver" k8s.io/kubernetes "$K8S_VERSION" &&
+  "$bin/kube-apiserver" --version | grep -qx "Kubernetes $K8S_VERSION"; then
+  step "kube-apiserver $K8S_VERSION present"
+else
+  step "building kube-apiserver $K8S_VERSION (cold: 6-13 min on 2 cores, seconds with a warm GOCACHE)"
+  minor=${K8S_VERSION#v1.}; minor=${minor%%.*}
+  (cd tools/kube-apiserver && go build -trimpath -o "$bin/kube-apiserver" \
+    -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=$K8S_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor" \
+    k8s.io/kubernetes/cmd/kube-apiserver)
+fi
+
+if has_module "$bin/etcd" go.etcd.io/etcd/server/v3 "$ETCD_VERSION"; then
+  step "etcd $ETCD_VERSION present"
+else
+  step "building etcd $ETCD_VERSION"
+  (cd tools/etcd && go build -trimpath -ldflags "-s -w" -o "$bin/etcd" .)
+fi
+
+# go install tools: name|package|module|version
+for entry in \
+  "controller-gen|sigs.k8s.io/controller-tools/cmd/controller-gen|sigs.k8s.io/controller-tools|$CONTROLLER_TOOLS_VERSION" \
+  "kube-score|github.com/zegl/kube-score/cmd/kube-score|github.com/zegl/kube-score|$KUBE_SCORE_VERSION"; do
+  IFS='|' read -r name pkg module version <<<"$entry"
+  if has_module "$bin/$name" "$module" "$version"; then
+    step "$name $version present"
+  else
+    step "installing $name $version"
+    GOBIN="$bin" go install "$pkg@$version"
+  fi
+done
+
+# CRDs. controller-gen runs inside each upstream module (in the module
+# cache, read-only) so the API types resolve with that module's own go.sum.
+versions="controller-gen=$CONTROLLER_TOOLS_VERSION prometheus-operator=$PROMETHEUS_OPERATOR_VERSION gateway-api=$GATEWAY_API_VERSION cert-manager=$CERT_MANAGER_VERSION envoy-gateway=$ENVOY_GATEWAY_VERSION"
+
+moddir() { go mod download -json "$1@$2" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p'; }
+
+# controller_gen OUT_NAME MODULE VERSION OPTIONS PATH...
+controller_gen() {
+  local out=$1 module=$2 version=$3 options=$4
+  shift 4
+  local dir paths=()
+  dir=$(moddir "$module" "$version")
+  for p in "$@"; do paths+=("paths=$p"); done
+  # maxDescLen=0: descriptions do not validate anything and make the
+  # largest CRDs slow to install.
+  (cd "$dir" && "$bin/controller-gen" "crd:maxDescLen=0$options" "${paths[@]}" "output:crd:dir=$crds/$out")
+}
+
+generate_crds() {
+  rm -rf "$crds" && mkdir -p "$crds"
+  controller_gen monitoring.coreos.com github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring \
+    "$PROMETHEUS_OPERATOR_VERSION" "" ./...
+  controller_gen cert-manager.io github.com/cert-manager/cert-manager "$CERT_MANAGER_VERSION" "" \
+    ./pkg/apis/certmanager/v1/... ./pkg/apis/acme/v1/...
+  # allowDangerousTypes: EnvoyProxy has float fields (as upstream generates it).
+  controller_gen gateway.envoyproxy.io github.com/envoyproxy/gateway "$ENVOY_GATEWAY_VERSION" ",allowDangerousTypes=true" \
+    ./api/v1alpha1/...
+
+  # Envoy Gateway's chart installs the experimental channel of the Gateway
+  # API bundle; controller-gen, which ignores the channel markers, yields
+  # the same schemas (the same properties as the release's experimental
+  # CRDs). The module ships a go.work for its own sub-modules: ignore it.
+  GOWORK=off controller_gen gateway.networking.k8s.io sigs.k8s.io/gateway-api "$GATEWAY_API_VERSION" "" \
+    ./apis/... ./apisx/...
+  # The API server accepts CRDs in *.k8s.io groups only with the approval
+  # annotation that gateway-api's own generator adds (value from the
+  # release's CRD files).
+  approved=$(sed -n 's/^    api-approved.kubernetes.io: //p' \
+    "$(moddir sigs.k8s.io/gateway-api "$GATEWAY_API_VERSION")/config/crd/standard/gateway.networking.k8s.io_gateways.yaml")
+  [ -n "$approved" ] || { echo "kube-tools: no api-approved annotation in gateway-api's CRDs" >&2; exit 1; }
+  sed -i "s#^    controller-gen.kubebuilder.io/version: .*#&\n    api-approved.kubernetes.io: $approved#" \
+    "$crds"/gateway.networking.k8s.io/gateway.networking.k8s.io_*.yaml
+  chmod 0644 "$crds"/*/*.yaml
+
+  echo "$versions" >"$crds/VERSIONS"
+  step "CRDs written: $(find "$crds" -name '*.yaml' | wc -l) files under .tools/crds"
+}
+
+if [ "$(cat "$crds/VERSIONS" 2>/dev/null)" = "$versions" ]; then
+  step "CRDs present ($versions)"
+else
+  step "generating CRDs ($versions)"
+  generate_crds
+fi
