@@ -21,6 +21,13 @@ func TestEveryStackPassesTheSecurityBaseline(t *testing.T) {
 		for _, f := range policy.Failures(findings) {
 			t.Errorf("%s", f)
 		}
+		judged := 0
+		for _, f := range findings {
+			if f.Resource != "" {
+				judged++
+			}
+		}
+		assert.Greater(t, judged, 10, "the checks judged the stack's own resources")
 		for _, f := range findings {
 			if f.Status == policy.Exempt {
 				assert.NotEmpty(t, f.Message, "an exemption says why")
@@ -57,7 +64,17 @@ func TestProdSurvivesTheLossOfAnyZone(t *testing.T) {
 func TestDevIsNotHighlyAvailableAndSaysSo(t *testing.T) {
 	forEachStack(t, func(t *testing.T, res *harness.Result, cfg *stacks.Config) {
 		reports := zonefailure.Simulate(res)
+		require.Len(t, reports, len(cfg.Network.AvailabilityZones))
 		assert.False(t, zonefailure.SurvivesAnySingleZone(reports), "dev's single NAT gateway is a known single point of failure")
+		egressLost := 0
+		for _, r := range reports {
+			for _, c := range r.Checks {
+				if c.Capability == zonefailure.Egress && !c.Survives {
+					egressLost++
+				}
+			}
+		}
+		assert.Equal(t, 1, egressLost, "losing the NAT gateway's zone cuts every zone's egress; losing another does not")
 	}, stacks.Dev)
 }
 

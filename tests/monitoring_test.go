@@ -121,9 +121,9 @@ func allStrings(v resource.PropertyValue, secret bool, out map[string]bool) {
 	case v.IsOutput():
 		allStrings(v.OutputValue().Element, secret || v.OutputValue().Secret, out)
 	case v.IsString():
-		out[v.StringValue()] = out[v.StringValue()] || secret
-		if !secret {
-			out[v.StringValue()] = false
+		// A plaintext occurrence anywhere wins: the value is not kept secret.
+		if prev, seen := out[v.StringValue()]; !seen || prev {
+			out[v.StringValue()] = secret
 		}
 	case v.IsObject():
 		for _, e := range v.ObjectValue() {

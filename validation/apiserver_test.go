@@ -71,6 +71,7 @@ func TestEveryStackObjectIsAcceptedByTheAPIServer(t *testing.T) {
 	for _, stack := range sortedStacks(all) {
 		t.Run(stack, func(t *testing.T) {
 			objs := append([]Object(nil), all[stack]...)
+			require.NotEmpty(t, objs, "stack %s declares Kubernetes objects to validate", stack)
 			// Namespaces first: the objects inside them need them to exist.
 			sort.SliceStable(objs, func(i, j int) bool { return isNamespace(objs[i]) && !isNamespace(objs[j]) })
 

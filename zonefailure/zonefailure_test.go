@@ -76,12 +76,14 @@ func build(t *testing.T, p platform) *harness.Result {
 	return res
 }
 
-func checkOf(r ZoneReport, capability string) Check {
+func checkOf(t *testing.T, r ZoneReport, capability string) Check {
+	t.Helper()
 	for _, c := range r.Checks {
 		if c.Capability == capability {
 			return c
 		}
 	}
+	require.Failf(t, "missing check", "%s not reported for %s", capability, r.Zone)
 	return Check{}
 }
 
@@ -111,9 +113,10 @@ func TestWeakPointsAreFound(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			reports := Simulate(build(t, tc.p))
+			require.Len(t, reports, 3)
 			assert.False(t, SurvivesAnySingleZone(reports))
 			for _, r := range reports {
-				c := checkOf(r, tc.capability)
+				c := checkOf(t, r, tc.capability)
 				broken := tc.zone == "" || tc.zone == r.Zone
 				assert.Equal(t, !broken, c.Survives, fmt.Sprintf("losing %s: %s: %s", r.Zone, tc.capability, c.Detail))
 			}

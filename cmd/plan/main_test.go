@@ -201,6 +201,17 @@ func TestPlanJSONCarriesTheGuardrails(t *testing.T) {
 		assert.NotEmpty(t, c.Message)
 	}
 	assert.Len(t, ids, 26, "every baseline control reports")
+	judged := map[string]bool{}
+	for _, c := range p.Checks {
+		if c.Resource != "" {
+			judged[c.ID] = true
+		}
+	}
+	// The controls that apply to what prod declares looked at its resources.
+	for _, id := range []string{"S1", "S2", "S3", "S4", "S5", "S6", "S8", "S9", "S10", "S11", "S12", "S13", "S14", "S15",
+		"S16", "S17", "S20", "S21", "S22", "S23", "S24", "S25"} {
+		assert.True(t, judged[id], "%s judged a prod resource", id)
+	}
 	assert.Positive(t, p.CostMonthlyUSD.Total)
 	assert.NotEmpty(t, p.CostMonthlyUSD.Items)
 	assert.Positive(t, p.CriticalPath.Minutes)
