@@ -211,7 +211,9 @@ func deployLogging(ctx *pulumi.Context, cfg *Config, p *Platform) error {
 	}
 	args := LoggingArgs(cfg)
 	if p.Monitoring != nil {
-		args.Monitoring = p.Monitoring
+		// The release itself, not the component: a dependency on a component
+		// covers only the children registered by then.
+		args.Monitoring = p.Monitoring.Release
 	}
 	comp, err := logging.NewLogging(ctx, "logging", args, pulumi.Provider(p.Provider))
 	if err != nil {

@@ -294,12 +294,12 @@ func deployMonitoring(ctx *pulumi.Context, cfg *Config, p *Platform) error {
 	if !cfg.Monitoring.Enabled {
 		return nil
 	}
-	opts := []pulumi.ResourceOption{pulumi.Provider(p.Provider)}
+	args := MonitoringArgs(cfg)
 	if p.Cluster != nil {
-		// The gp3 StorageClass and the nodes come from the cluster component.
-		opts = append(opts, pulumi.DependsOn([]pulumi.Resource{p.Cluster}))
+		// The gp3 StorageClass and the add-ons on the nodes (EBS CSI).
+		args.After = p.Cluster.Ready
 	}
-	comp, err := monitoring.NewMonitoring(ctx, "monitoring", MonitoringArgs(cfg), opts...)
+	comp, err := monitoring.NewMonitoring(ctx, "monitoring", args, pulumi.Provider(p.Provider))
 	if err != nil {
 		return fmt.Errorf("monitoring: %w", err)
 	}

@@ -203,7 +203,9 @@ func deployRouting(ctx *pulumi.Context, cfg *Config, p *Platform) error {
 		args.TLS.ACMEServer = routing.LetsEncryptStaging
 	}
 	if p.Monitoring != nil {
-		args.Monitoring = p.Monitoring
+		// The release itself, not the component: a dependency on a component
+		// covers only the children registered by then.
+		args.Monitoring = p.Monitoring.Release
 	}
 	if p.Cluster != nil {
 		args.WebhookSourceCIDR = cfg.Network.VpcCIDR

@@ -127,7 +127,7 @@ func Deploy(ctx *pulumi.Context, cfg *Config) (*Platform, error) {
 			Labels:         cl.Nodes.Labels,
 			Taints:         taints,
 		},
-		NodesDependOn: []pulumi.Resource{net},
+		NodesDependOn: net.EgressRoutes,
 		Tags:          cfg.Tags,
 		Protect:       cfg.Protect,
 	})

@@ -207,3 +207,23 @@ func TestPlatformRulesAreValidPrometheusRuleObjects(t *testing.T) {
 		}
 	})
 }
+
+func TestMonitoringWaitsForTheClusterStorage(t *testing.T) {
+	forEachStack(t, func(t *testing.T, res *harness.Result, cfg *stacks.Config) {
+		var release harness.Resource
+		for _, r := range res.OfType("kubernetes:helm.sh/v3:Release") {
+			if r.String("chart") == "kube-prometheus-stack" {
+				release = r
+			}
+		}
+		require.NotEmpty(t, release.URN)
+		classes := res.OfType("kubernetes:storage.k8s.io/v1:StorageClass")
+		require.Len(t, classes, 1)
+		assert.True(t, release.DependsOnURN(classes[0].URN), "Prometheus volumes need the gp3 class")
+		for _, a := range res.OfType("aws:eks/addon:Addon") {
+			if a.String("addonName") == "aws-ebs-csi-driver" {
+				assert.True(t, release.DependsOnURN(a.URN), "and the EBS CSI driver")
+			}
+		}
+	}, cloudEnvs...)
+}

@@ -119,6 +119,10 @@ type Cluster struct {
 	NodeRoleARN   pulumi.StringOutput
 	// Provider deploys Kubernetes objects onto this cluster.
 	Provider *kubernetes.Provider
+	// Ready is what workloads need besides the provider: the add-ons that
+	// run on nodes (CoreDNS, the EBS CSI driver) and the gp3 StorageClass.
+	// Depend on these resources, not on the component.
+	Ready []pulumi.Resource
 
 	tags         map[string]string
 	oidcProvider *iam.OpenIdConnectProvider
@@ -398,9 +402,11 @@ func NewCluster(ctx *pulumi.Context, name string, in *Args, opts ...pulumi.Resou
 	if err != nil {
 		return nil, err
 	}
-	if err := newStorageClass(ctx, name, c.Provider, parent, postNode); err != nil {
+	storageClass, err := newStorageClass(ctx, name, c.Provider, parent, postNode)
+	if err != nil {
 		return nil, err
 	}
+	c.Ready = append(postNode, storageClass)
 
 	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{
 		"name":            c.Name,

@@ -41,8 +41,8 @@ func Kubeconfig(name, endpoint, caData, region string) (string, error) {
 }
 
 // newStorageClass makes encrypted gp3 the cluster's default volume type.
-func newStorageClass(ctx *pulumi.Context, name string, provider *kubernetes.Provider, parent pulumi.ResourceOption, after []pulumi.Resource) error {
-	_, err := storagev1.NewStorageClass(ctx, name+"-gp3", &storagev1.StorageClassArgs{
+func newStorageClass(ctx *pulumi.Context, name string, provider *kubernetes.Provider, parent pulumi.ResourceOption, after []pulumi.Resource) (*storagev1.StorageClass, error) {
+	return storagev1.NewStorageClass(ctx, name+"-gp3", &storagev1.StorageClassArgs{
 		Metadata: &metav1.ObjectMetaArgs{
 			Name: pulumi.String("gp3"),
 			Annotations: pulumi.StringMap{
@@ -55,5 +55,4 @@ func newStorageClass(ctx *pulumi.Context, name string, provider *kubernetes.Prov
 		AllowVolumeExpansion: pulumi.Bool(true),
 		ReclaimPolicy:        pulumi.String("Delete"),
 	}, parent, pulumi.Provider(provider), pulumi.DependsOn(after))
-	return err
 }

@@ -96,6 +96,9 @@ type Args struct {
 	// ScrapeCIDRs: node addresses Prometheus scrapes (kubelet, node-exporter,
 	// kube-proxy) besides pods. Default ["0.0.0.0/0"]; set the VPC CIDR on EKS.
 	ScrapeCIDRs []string
+	// After: resources the chart waits for, e.g. the cluster's StorageClass
+	// and storage driver (cluster.Cluster.Ready). Default none.
+	After []pulumi.Resource
 }
 
 // Monitoring is the installed monitoring stack.
@@ -263,7 +266,7 @@ func NewMonitoring(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.
 		return nil, err
 	}
 
-	deps := append([]pulumi.Resource{ns, nodeNS, receiversSecret, grafanaSecret}, policies...)
+	deps := append(append([]pulumi.Resource{ns, nodeNS, receiversSecret, grafanaSecret}, policies...), a.After...)
 	release, err := helmrelease.New(ctx, "kube-prometheus-stack", &helmrelease.Args{
 		Chart:     helmrelease.Chart{Repo: ChartRepo, Name: ChartName, Version: ChartVersion},
 		Namespace: ns.Name,

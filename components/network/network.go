@@ -62,6 +62,9 @@ type Network struct {
 	PrivateSubnetIDs pulumi.StringArrayOutput
 	// NatGatewayIDs, one per gateway.
 	NatGatewayIDs pulumi.StringArrayOutput
+	// EgressRoutes are the private subnets' default routes through NAT:
+	// nodes must not launch before them.
+	EgressRoutes []pulumi.Resource
 }
 
 func (a *Args) validate() error {
@@ -234,13 +237,15 @@ func NewNetwork(ctx *pulumi.Context, name string, in *Args, opts ...pulumi.Resou
 		if args.NatGateways == NatPerAZ {
 			nat = nats[i]
 		}
-		if _, err := ec2.NewRoute(ctx, privName+"-egress", &ec2.RouteArgs{
+		egress, err := ec2.NewRoute(ctx, privName+"-egress", &ec2.RouteArgs{
 			RouteTableId:         rt.ID(),
 			DestinationCidrBlock: pulumi.String("0.0.0.0/0"),
 			NatGatewayId:         nat.ID(),
-		}, parent); err != nil {
+		}, parent)
+		if err != nil {
 			return nil, err
 		}
+		n.EgressRoutes = append(n.EgressRoutes, egress)
 		if _, err := ec2.NewRouteTableAssociation(ctx, privName, &ec2.RouteTableAssociationArgs{
 			SubnetId:     priv.ID(),
 			RouteTableId: rt.ID(),
