@@ -165,12 +165,15 @@ func TestFlowLogsAndDefaultSecurityGroup(t *testing.T) {
 		assert.Contains(t, fl.String("logDestination"), group.String("name"))
 
 		// The flow-log role may write to that one group only.
+		found := false
 		for _, p := range res.OfType("aws:iam/rolePolicy:RolePolicy") {
 			if p.Name == vpc.Name+"-flow-logs" {
+				found = true
 				assert.Contains(t, p.String("policy"), "log-group:"+group.String("name"))
 				assert.NotContains(t, p.String("policy"), `"*"`)
 			}
 		}
+		assert.True(t, found, "the flow-log role has its own scoped policy")
 
 		sgs := res.OfType("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")
 		require.Len(t, sgs, 1, "the default security group is adopted to strip its rules")

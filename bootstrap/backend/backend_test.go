@@ -255,6 +255,7 @@ func TestGitHubExistingProvider(t *testing.T) {
 	arn := "arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com"
 	res := runStackFile(t, map[string]string{"platform-bootstrap:githubOidcProviderArn": arn})
 	assert.Empty(t, res.OfType(oidcType), "an account holds one provider per issuer: reuse it")
+	require.NotEmpty(t, res.OfType(roleType))
 	for _, r := range res.OfType(roleType) {
 		assert.Equal(t, arn, statements(t, r.String("assumeRolePolicy"))[0].Principal["Federated"])
 	}

@@ -55,6 +55,7 @@ func TestArmInstancesGetTheArmImage(t *testing.T) {
 		return err
 	})
 	require.NoError(t, err)
+	require.Len(t, res.OfType("aws:eks/nodeGroup:NodeGroup"), 2)
 	for _, g := range res.OfType("aws:eks/nodeGroup:NodeGroup") {
 		assert.Equal(t, "AL2023_ARM_64_STANDARD", g.String("amiType"))
 	}

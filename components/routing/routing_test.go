@@ -71,6 +71,7 @@ func TestPoliciesAreScoped(t *testing.T) {
 }
 
 func TestLoadBalancerControllerWritesOnlyItsClusterOrVPC(t *testing.T) {
+	require.NotEmpty(t, writes(routing.LoadBalancerControllerPolicy(scope)))
 	for _, s := range writes(routing.LoadBalancerControllerPolicy(scope)) {
 		raw, _ := json.Marshal(s)
 		scoped := strings.Contains(string(raw), `"platform-dev"`) || strings.Contains(string(raw), "vpc/vpc-0abc") ||
