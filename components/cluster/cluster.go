@@ -27,7 +27,7 @@ const (
 	workerPolicyARN    = "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy"
 	ecrPullPolicyARN   = "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly"
 	cniPolicyARN       = "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"
-	ebsCSIPolicyARN    = "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
+	ebsCSIPolicyARN    = "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicyV2"
 	clusterAdminPolicy = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 	clusterViewPolicy  = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy"
 )

@@ -1,6 +1,8 @@
 package cluster
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strings"
 
@@ -67,7 +69,10 @@ func (c *Cluster) NewWorkloadRole(ctx *pulumi.Context, name string, args *Worklo
 	for k, v := range c.tags {
 		tags[k] = pulumi.String(v)
 	}
-	role, err := iam.NewRole(ctx, name, &iam.RoleArgs{AssumeRolePolicy: trust, Tags: tags}, parent)
+	// The role's IAM name is its logical name plus a random suffix: keep
+	// it within IAM's limit however long the cluster name is.
+	physical := fitAutoName(name, maxRoleAutoName)
+	role, err := iam.NewRole(ctx, physical, &iam.RoleArgs{AssumeRolePolicy: trust, Tags: tags}, parent)
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +84,7 @@ func (c *Cluster) NewWorkloadRole(ctx *pulumi.Context, name string, args *Worklo
 		}
 	}
 	if args.Policy != nil {
-		if _, err := iam.NewRolePolicy(ctx, name, &iam.RolePolicyArgs{Role: role.ID(), Policy: args.Policy}, parent); err != nil {
+		if _, err := iam.NewRolePolicy(ctx, physical, &iam.RolePolicyArgs{Role: role.ID(), Policy: args.Policy}, parent); err != nil {
 			return nil, err
 		}
 	}
@@ -88,4 +93,22 @@ func (c *Cluster) NewWorkloadRole(ctx *pulumi.Context, name string, args *Worklo
 		return nil, err
 	}
 	return r, nil
+}
+
+// maxRoleAutoName is the longest logical name an IAM role can have: the
+// provider names it <logical name>-<7 random hex> within IAM's 64 characters
+// (pulumi-aws provider/resources.go: aws_iam_role "name":
+// tfbridge.AutoName("name", 64, "-"); pulumi sdk
+// go/common/resource/resource_id.go NewUniqueName refuses a longer one).
+const maxRoleAutoName = 64 - 1 - 7
+
+// fitAutoName returns name if it fits in max characters, otherwise its first
+// characters and 8 hex characters of its SHA-256: the same on every run and
+// different for names that share their beginning.
+func fitAutoName(name string, max int) string {
+	if len(name) <= max {
+		return name
+	}
+	sum := sha256.Sum256([]byte(name))
+	return name[:max-9] + "-" + hex.EncodeToString(sum[:])[:8]
 }

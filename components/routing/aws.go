@@ -1,7 +1,10 @@
 package routing
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/s3"
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
@@ -218,13 +221,9 @@ func newAccessLogBucket(ctx *pulumi.Context, name string, aws *AWSArgs, parent p
 	for k, v := range aws.Tags {
 		tags[k] = pulumi.String(v)
 	}
-	prefix := aws.ClusterName
-	if len(prefix) > 28 {
-		prefix = prefix[:28]
-	}
 	opts := []pulumi.ResourceOption{parent, pulumi.Protect(aws.Protect)}
 	bucket, err := s3.NewBucketV2(ctx, name+"-nlb-access-logs", &s3.BucketV2Args{
-		BucketPrefix: pulumi.String(prefix + "-nlb-logs-"),
+		BucketPrefix: pulumi.String(accessLogBucketPrefix(aws.ClusterName)),
 		Tags:         tags,
 	}, opts...)
 	if err != nil {
@@ -282,6 +281,44 @@ func newAccessLogBucket(ctx *pulumi.Context, name string, aws *AWSArgs, parent p
 		return pulumi.StringOutput{}, err
 	}
 	return id, nil
+}
+
+// maxBucketPrefix is the longest bucket_prefix the AWS provider accepts: 63
+// (the bucket name limit) minus the 26 characters of the unique suffix it
+// appends (terraform-provider-aws internal/service/s3/bucket.go,
+// validation.StringLenBetween(0, 63-id.UniqueIDSuffixLength); pulumi-aws
+// v6.83.4 s3.BucketV2Args.BucketPrefix: "less than or equal to 37
+// characters").
+const maxBucketPrefix = 37
+
+const accessLogBucketSuffix = "-nlb-logs-"
+
+// accessLogBucketPrefix is the access-log bucket's name prefix:
+// <cluster>-nlb-logs-. A cluster name that does not fit, or is not a valid
+// bucket name part (upper case, _), is lowercased, cut and given 8 hex
+// characters of its SHA-256, so the prefix stays within maxBucketPrefix,
+// is the same on every run, and differs for cluster names that share their
+// first characters.
+func accessLogBucketPrefix(clusterName string) string {
+	budget := maxBucketPrefix - len(accessLogBucketSuffix)
+	clean := strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '-':
+			return r
+		case r >= 'A' && r <= 'Z':
+			return r - 'A' + 'a'
+		}
+		return '-'
+	}, clusterName)
+	if clean == clusterName && len(clean) <= budget {
+		return clean + accessLogBucketSuffix
+	}
+	sum := sha256.Sum256([]byte(clusterName))
+	hash := hex.EncodeToString(sum[:])[:8]
+	if keep := budget - len(hash) - 1; len(clean) > keep {
+		clean = clean[:keep]
+	}
+	return clean + "-" + hash + accessLogBucketSuffix
 }
 
 // AccessLogBucketPolicy lets the ELB log delivery service write this

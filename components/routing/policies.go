@@ -41,15 +41,18 @@ const clusterTag = "elbv2.k8s.aws/cluster"
 
 // LoadBalancerControllerPolicy is the AWS Load Balancer Controller's
 // published IAM policy (docs/install/iam_policy.json of
-// kubernetes-sigs/aws-load-balancer-controller v3.x), narrowed:
+// kubernetes-sigs/aws-load-balancer-controller v3.5.0), narrowed:
 //   - only Network Load Balancers: the ALB-only actions (WAF, WAFv2, Shield,
-//     Cognito, IAM server certificates) are dropped and the chart turns those
-//     features off;
+//     Cognito, IAM server certificates, listener rules) are dropped and the
+//     chart turns those features off;
 //   - writes are limited to this region and account, to load balancers,
-//     target groups and security groups tagged for this cluster (the
-//     upstream policy only requires the tag to exist), and to security groups
-//     of this VPC;
+//     target groups, listeners and security groups tagged for this cluster
+//     (the upstream policy only requires the tag to exist), and to security
+//     groups of this VPC;
 //   - ACM reads only the configured certificate.
+//
+// policies_upstream_test.go compares it with the upstream policy action by
+// action and lists each narrowing with its reason.
 //
 // Exemption (S11): the Describe*/Get* actions of the first statement cannot
 // be scoped by resource (EC2 and ELBv2 support no resource-level permissions
@@ -61,6 +64,18 @@ func LoadBalancerControllerPolicy(s Scope) policydoc.Document {
 	tg := s.arn("elasticloadbalancing", "targetgroup/*/*")
 	listener := s.arn("elasticloadbalancing", "listener/net/*/*/*")
 	ownCluster := map[string]map[string]string{"StringEquals": {"aws:ResourceTag/" + clusterTag: s.ClusterName}}
+	// Retagging its own resources may not move them to another cluster: the
+	// request may not carry the cluster tag (as upstream).
+	retagOwn := map[string]map[string]string{
+		"StringEquals": {"aws:ResourceTag/" + clusterTag: s.ClusterName},
+		"Null":         {"aws:RequestTag/" + clusterTag: "true"},
+	}
+	// tagOnCreate allows the tags of a create call (tag-on-create is
+	// authorized as AddTags/CreateTags with the create action in the
+	// context) when they name this cluster.
+	tagOnCreate := func(actionKey, action string) map[string]map[string]string {
+		return map[string]map[string]string{"StringEquals": {"aws:RequestTag/" + clusterTag: s.ClusterName, actionKey: action}}
+	}
 	statements := []policydoc.Statement{
 		{
 			Sid:    "ReadOnlyDescribeNotScopableByResource",
@@ -103,20 +118,18 @@ func LoadBalancerControllerPolicy(s Scope) policydoc.Document {
 			Condition: map[string]map[string]string{"StringEquals": {"aws:RequestTag/" + clusterTag: s.ClusterName}},
 		},
 		{
-			Sid:      "TagSecurityGroupsOnCreate",
-			Effect:   "Allow",
-			Action:   []string{"ec2:CreateTags"},
-			Resource: []string{sg},
-			Condition: map[string]map[string]string{
-				"StringEquals": {"ec2:CreateAction": "CreateSecurityGroup", "aws:RequestTag/" + clusterTag: s.ClusterName},
-			},
+			Sid:       "TagSecurityGroupsOnCreate",
+			Effect:    "Allow",
+			Action:    []string{"ec2:CreateTags"},
+			Resource:  []string{sg},
+			Condition: tagOnCreate("ec2:CreateAction", "CreateSecurityGroup"),
 		},
 		{
 			Sid:       "RetagOwnSecurityGroups",
 			Effect:    "Allow",
 			Action:    []string{"ec2:CreateTags", "ec2:DeleteTags"},
 			Resource:  []string{sg},
-			Condition: ownCluster,
+			Condition: retagOwn,
 		},
 		{
 			// The controller opens the node and pod security groups (not
@@ -142,31 +155,37 @@ func LoadBalancerControllerPolicy(s Scope) policydoc.Document {
 			Condition: map[string]map[string]string{"StringEquals": {"aws:RequestTag/" + clusterTag: s.ClusterName}},
 		},
 		{
-			Sid:      "TagLoadBalancersOnCreate",
-			Effect:   "Allow",
-			Action:   []string{"elasticloadbalancing:AddTags"},
-			Resource: []string{nlb},
-			Condition: map[string]map[string]string{
-				"StringEquals":             {"aws:RequestTag/" + clusterTag: s.ClusterName},
-				"ForAnyValue:StringEquals": {"elasticloadbalancing:CreateAction": "CreateLoadBalancer"},
-			},
+			Sid:       "TagLoadBalancersOnCreate",
+			Effect:    "Allow",
+			Action:    []string{"elasticloadbalancing:AddTags"},
+			Resource:  []string{nlb},
+			Condition: tagOnCreate("elasticloadbalancing:CreateAction", "CreateLoadBalancer"),
 		},
 		{
-			Sid:      "TagTargetGroupsOnCreate",
-			Effect:   "Allow",
-			Action:   []string{"elasticloadbalancing:AddTags"},
-			Resource: []string{tg},
-			Condition: map[string]map[string]string{
-				"StringEquals":             {"aws:RequestTag/" + clusterTag: s.ClusterName},
-				"ForAnyValue:StringEquals": {"elasticloadbalancing:CreateAction": "CreateTargetGroup"},
-			},
+			Sid:       "TagTargetGroupsOnCreate",
+			Effect:    "Allow",
+			Action:    []string{"elasticloadbalancing:AddTags"},
+			Resource:  []string{tg},
+			Condition: tagOnCreate("elasticloadbalancing:CreateAction", "CreateTargetGroup"),
+		},
+		{
+			// The controller creates listeners with its tracking tags,
+			// cluster tag included (feature gate ListenerRulesTagging, on
+			// by default in v3.5.0: pkg/config/feature_gates.go,
+			// pkg/deploy/elbv2/listener_manager.go), so CreateListener
+			// also needs AddTags on the new listener.
+			Sid:       "TagListenersOnCreate",
+			Effect:    "Allow",
+			Action:    []string{"elasticloadbalancing:AddTags"},
+			Resource:  []string{listener},
+			Condition: tagOnCreate("elasticloadbalancing:CreateAction", "CreateListener"),
 		},
 		{
 			Sid:       "RetagOwnLoadBalancers",
 			Effect:    "Allow",
 			Action:    []string{"elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags"},
-			Resource:  []string{nlb, tg},
-			Condition: ownCluster,
+			Resource:  []string{nlb, tg, listener},
+			Condition: retagOwn,
 		},
 		{
 			Sid:    "ManageOwnLoadBalancers",
@@ -189,16 +208,25 @@ func LoadBalancerControllerPolicy(s Scope) policydoc.Document {
 			Condition: ownCluster,
 		},
 		{
-			// Listeners carry no tags of their own at creation; they are
-			// limited to network load balancers of this region and account.
+			// As upstream, listener calls need no tag (a listener of a
+			// load balancer created by an older controller may have none);
+			// they are limited to network load balancers of this region
+			// and account.
 			Sid:    "ManageNLBListeners",
 			Effect: "Allow",
 			Action: []string{
 				"elasticloadbalancing:CreateListener", "elasticloadbalancing:DeleteListener",
-				"elasticloadbalancing:ModifyListener", "elasticloadbalancing:ModifyListenerAttributes",
+				"elasticloadbalancing:ModifyListener",
 				"elasticloadbalancing:AddListenerCertificates", "elasticloadbalancing:RemoveListenerCertificates",
 			},
 			Resource: []string{nlb, listener},
+		},
+		{
+			Sid:       "ModifyOwnListenerAttributes",
+			Effect:    "Allow",
+			Action:    []string{"elasticloadbalancing:ModifyListenerAttributes"},
+			Resource:  []string{listener},
+			Condition: ownCluster,
 		},
 	}
 	if s.CertificateARN != "" {
@@ -212,7 +240,10 @@ func LoadBalancerControllerPolicy(s Scope) policydoc.Document {
 	return policydoc.New(statements...)
 }
 
-// ExternalDNSPolicy lets external-dns manage records in the one hosted zone.
+// ExternalDNSPolicy lets external-dns manage records in the one hosted zone:
+// the policy of external-dns v0.21.0's docs/tutorials/aws.md on one zone,
+// without route53:ListTagsForResources (only used to filter zones by tag; we
+// filter by zone id).
 //
 // Exemption (S11): route53:ListHostedZones has no resource-level permission,
 // so it has Resource "*"; it only lists (external-dns then filters to the
@@ -223,7 +254,7 @@ func ExternalDNSPolicy(s Scope) policydoc.Document {
 		policydoc.Statement{
 			Sid:      "ChangeRecordsInTheOneZone",
 			Effect:   "Allow",
-			Action:   []string{"route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets", "route53:ListTagsForResource"},
+			Action:   []string{"route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets"},
 			Resource: []string{s.HostedZoneARN()},
 		},
 		policydoc.Statement{
@@ -238,7 +269,8 @@ func ExternalDNSPolicy(s Scope) policydoc.Document {
 // CertManagerPolicy lets cert-manager answer DNS-01 challenges: TXT records
 // named _acme-challenge.<domain> in the one hosted zone, and reading the
 // status of its own changes. No * resource: the zone id is given to the
-// issuer, so it never lists zones.
+// issuer, so it never lists zones. The Route53 solver of v1.21.1 calls
+// nothing else (no ListResourceRecordSets, which the upstream docs grant).
 func CertManagerPolicy(s Scope) policydoc.Document {
 	return policydoc.New(
 		policydoc.Statement{
@@ -246,12 +278,6 @@ func CertManagerPolicy(s Scope) policydoc.Document {
 			Effect:   "Allow",
 			Action:   []string{"route53:GetChange"},
 			Resource: []string{fmt.Sprintf("arn:%s:route53:::change/*", s.Partition)},
-		},
-		policydoc.Statement{
-			Sid:      "ListRecordsInTheOneZone",
-			Effect:   "Allow",
-			Action:   []string{"route53:ListResourceRecordSets"},
-			Resource: []string{s.HostedZoneARN()},
 		},
 		policydoc.Statement{
 			Sid:      "WriteOnlyTheChallengeRecord",
