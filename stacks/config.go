@@ -53,6 +53,8 @@ type Config struct {
 	Monitoring MonitoringConfig
 	Routing    RoutingConfig
 	Logging    LoggingConfig
+	// Charts: where Helm charts come from (`platform:charts`, stacks/charts.go).
+	Charts ChartsConfig
 	// Domain is the environment's public DNS domain (`platform:domain`),
 	// used by the routing layer. Optional until routing is deployed.
 	Domain string
@@ -194,6 +196,7 @@ func loadAll(r *reader, c *Config) {
 	loadMonitoring(r, c)
 	loadRouting(r, c)
 	loadLogging(r, c)
+	loadCharts(r, c)
 }
 
 // ValidationError lists every problem found in a stack's configuration.

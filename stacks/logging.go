@@ -215,7 +215,7 @@ func deployLogging(ctx *pulumi.Context, cfg *Config, p *Platform) error {
 		// covers only the children registered by then.
 		args.Monitoring = p.Monitoring.Release
 	}
-	comp, err := logging.NewLogging(ctx, "logging", args, pulumi.Provider(p.Provider))
+	comp, err := logging.NewLogging(ctx, "logging", args, pulumi.Provider(p.Provider), cfg.Charts.Source.Option())
 	if err != nil {
 		return err
 	}

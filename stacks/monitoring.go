@@ -299,7 +299,7 @@ func deployMonitoring(ctx *pulumi.Context, cfg *Config, p *Platform) error {
 		// The gp3 StorageClass and the add-ons on the nodes (EBS CSI).
 		args.After = p.Cluster.Ready
 	}
-	comp, err := monitoring.NewMonitoring(ctx, "monitoring", args, pulumi.Provider(p.Provider))
+	comp, err := monitoring.NewMonitoring(ctx, "monitoring", args, pulumi.Provider(p.Provider), cfg.Charts.Source.Option())
 	if err != nil {
 		return fmt.Errorf("monitoring: %w", err)
 	}

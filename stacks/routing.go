@@ -225,7 +225,7 @@ func deployRouting(ctx *pulumi.Context, cfg *Config, p *Platform) error {
 			Tags:                   cfg.Tags,
 		}
 	}
-	r, err := routing.NewRouting(ctx, "routing", args, pulumi.Provider(p.Provider))
+	r, err := routing.NewRouting(ctx, "routing", args, pulumi.Provider(p.Provider), cfg.Charts.Source.Option())
 	if err != nil {
 		return err
 	}

@@ -4,7 +4,8 @@
 //
 //	go run ./cmd/plan -stack dev              # resource tree by component
 //	go run ./cmd/plan -stack prod -json       # every resource, inputs and outputs
-//	go run ./cmd/plan -stack prod -out DIR    # Kubernetes objects as YAML files
+//	go run ./cmd/plan -stack prod -out DIR    # Kubernetes objects as YAML files,
+//	                                          # each Helm release rendered under DIR/charts/<release>/
 //	go run ./cmd/plan -stack prod -strict     # exit 1 on a failed baseline check
 //
 // Both outputs include the security baseline checks, the monthly cost
@@ -61,6 +62,8 @@ type Plan struct {
 	CriticalPath   deploytime.Path  `json:"criticalPath"`
 	// ZoneFailure has one report per availability zone (none for local).
 	ZoneFailure []zonefailure.ZoneReport `json:"zoneFailure"`
+	// Charts has one report per Helm release rendered (-charts).
+	Charts []ChartReport `json:"charts"`
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -71,6 +74,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	asJSON := fs.Bool("json", false, "print the plan as JSON")
 	out := fs.String("out", "", "write the declared Kubernetes objects as YAML under this directory")
 	strict := fs.Bool("strict", false, "exit 1 when any security baseline check fails")
+	charts := fs.String("charts", "", "static Helm chart repository (index.yaml and archives) -json and -out render the releases from; default $"+ChartsDirEnv+" or DIR/../shared/charts when present")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -96,7 +100,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	res := st.Result
 	checks := policy.Evaluate(res, policy.Options{Production: st.Config.Environment == stacks.Prod})
+	rendered, code := renderForPlan(res, st.Config, *charts, *dir, *out != "" || *asJSON, stderr)
+	if code != 0 {
+		return code
+	}
 	if *out != "" {
+		if err := writeCharts(rendered, *out); err != nil {
+			fmt.Fprintf(stderr, "plan: %v\n", err)
+			return 1
+		}
 		if err := writeObjects(res, st.Config, *out); err != nil {
 			fmt.Fprintf(stderr, "plan: %v\n", err)
 			return 1
@@ -110,6 +122,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		p.CostMonthlyUSD = cost.Monthly(res)
 		p.CriticalPath = deploytime.CriticalPath(res)
 		p.ZoneFailure = zonefailure.Simulate(res)
+		p.Charts = chartReports(rendered)
 		if p.ZoneFailure == nil {
 			p.ZoneFailure = []zonefailure.ZoneReport{}
 		}

@@ -1,7 +1,10 @@
 // Package helmrelease installs an upstream Helm chart, pinned to an exact
 // version, with values built from typed Go structs. A Helm release is one
 // Pulumi resource (the chart renders at deploy time), which keeps previews
-// fast and leaves the chart's own objects to the chart.
+// fast and leaves the chart's own objects to the chart. Charts come from
+// their upstream repositories unless a stack points every chart at a mirror
+// or a directory of archives (Source). It registers no component of its
+// own. Subpackage render renders the releases offline for tests and plans.
 package helmrelease
 
 import (
@@ -66,7 +69,6 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	}
 	ra := &helmv3.ReleaseArgs{
 		Name:      pulumi.String(name),
-		Chart:     pulumi.String(c.Name),
 		Version:   pulumi.String(c.Version),
 		Namespace: args.Namespace,
 		Values:    values,
@@ -76,10 +78,8 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		Timeout:       pulumi.Int(timeout),
 		MaxHistory:    pulumi.Int(10),
 	}
-	if len(c.Repo) > 6 && c.Repo[:6] == "oci://" {
-		ra.Chart = pulumi.String(c.Repo + "/" + c.Name)
-	} else {
-		ra.RepositoryOpts = &helmv3.RepositoryOptsArgs{Repo: pulumi.String(c.Repo)}
-	}
+	// The upstream location; a stack's chart source (Source.Option) moves
+	// it to a mirror.
+	setLocation(ra, Source{}, c)
 	return helmv3.NewRelease(ctx, name, ra, opts...)
 }

@@ -308,7 +308,10 @@ func hostVolumes(a Args) ([]Volume, []VolumeMount) {
 
 // FluentBitValuesFor builds the chart values from defaulted, valid args.
 // configChecksum rolls the pods when the generated configuration changes
-// (the chart does not watch a ConfigMap it does not own).
+// (the chart does not watch a ConfigMap it does not own). Its annotation key
+// is not the chart's own checksum/config (a hash of the chart's ConfigMap
+// template): the same key twice in the rendered pod template is a duplicate
+// YAML key, and one of the two is silently dropped.
 func FluentBitValuesFor(a Args, configMapName, secretName, configChecksum string) FluentBitValues {
 	vols, mounts := hostVolumes(a)
 	return FluentBitValues{
@@ -318,7 +321,7 @@ func FluentBitValuesFor(a Args, configMapName, secretName, configChecksum string
 		ExistingConfigMap: configMapName,
 		Args:              []string{"--workdir=/fluent-bit/etc", "--config=" + fluentBitConfigDir + "/" + FluentBitConfigFile},
 		Env:               []EnvVar{tokenEnv(secretName)},
-		PodAnnotations:    map[string]string{"checksum/config": configChecksum},
+		PodAnnotations:    map[string]string{"checksum/platform-config": configChecksum},
 		PriorityClassName: a.PriorityClassName,
 		Tolerations:       tolerateEverything,
 		PodSecurityContext: podvalues.PodSecurityContext{

@@ -211,9 +211,11 @@ type FluentdMetrics struct {
 	ServiceMonitor Enabled `json:"serviceMonitor"`
 }
 
-// FluentdDashboards: the chart takes a string here.
+// FluentdDashboards switches the chart's dashboards ConfigMap. A bool: the
+// chart tests `if .Values.dashboards.enabled`, where any non-empty string,
+// "false" included, is true (its values.yaml default is the string "true").
 type FluentdDashboards struct {
-	Enabled string `json:"enabled"`
+	Enabled bool `json:"enabled"`
 }
 
 // FluentdValuesFor builds the chart values from defaulted, valid args.
@@ -230,7 +232,7 @@ func FluentdValuesFor(a Args, configMapName, secretName, configChecksum string) 
 		Volumes:                         vols,
 		VolumeMounts:                    mounts,
 		Env:                             []EnvVar{tokenEnv(secretName)},
-		PodAnnotations:                  map[string]string{"checksum/config": configChecksum},
+		PodAnnotations:                  map[string]string{"checksum/platform-config": configChecksum},
 		PriorityClassName:               a.PriorityClassName,
 		Tolerations:                     tolerateEverything,
 		PodSecurityContext:              podvalues.PodSecurityContext{SeccompProfile: podvalues.RuntimeDefaultSeccomp()},
@@ -242,7 +244,7 @@ func FluentdValuesFor(a Args, configMapName, secretName, configChecksum string) 
 		ReadinessProbe:    Probe{HTTPGet: HTTPGetAction{Path: FluentdMetricsPath, Port: "metrics"}, PeriodSeconds: 10, FailureThreshold: 3},
 		PodSecurityPolicy: Enabled{Enabled: false},
 		Metrics:           FluentdMetrics{ServiceMonitor: Enabled{Enabled: false}},
-		Dashboards:        FluentdDashboards{Enabled: "false"},
+		Dashboards:        FluentdDashboards{Enabled: false},
 		UpdateStrategy:    UpdateStrategy{Type: "RollingUpdate", RollingUpdate: &RollingUpdate{MaxUnavailable: "10%"}},
 	}
 }

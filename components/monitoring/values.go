@@ -173,6 +173,20 @@ type OperatorValues struct {
 	SecurityContext          podvalues.PodSecurityContext `json:"securityContext"`
 	ContainerSecurityContext podvalues.SecurityContext    `json:"containerSecurityContext"`
 	ConfigReloader           ConfigReloader               `json:"prometheusConfigReloader"`
+	AdmissionWebhooks        AdmissionWebhooks            `json:"admissionWebhooks"`
+}
+
+// AdmissionWebhooks is `prometheusOperator.admissionWebhooks`.
+type AdmissionWebhooks struct {
+	Patch AdmissionWebhookJobs `json:"patch"`
+}
+
+// AdmissionWebhookJobs sizes the hook Jobs that create the webhook's
+// certificate and patch it into the webhook configurations (both the
+// chart's job-createSecret.yaml and job-patchWebhook.yaml read
+// patch.resources).
+type AdmissionWebhookJobs struct {
+	Resources podvalues.Resources `json:"resources"`
 }
 
 // ConfigReloader sizes the config-reloader sidecars.
@@ -264,8 +278,16 @@ func pdb(replicas int) PodDisruptionBudget {
 		// A PDB on a single replica would block every node drain.
 		return PodDisruptionBudget{Enabled: false}
 	}
-	one := 1
-	return PodDisruptionBudget{Enabled: true, MaxUnavailable: &one}
+	// minAvailable replicas-1 (the budget of maxUnavailable 1), never
+	// maxUnavailable: the chart's default podDisruptionBudget holds
+	// minAvailable: 1 and its templates render the whole map
+	// (kube-prometheus-stack 88.5.3 templates/prometheus/podDisruptionBudget.yaml,
+	// alertmanager/podDisruptionBudget.yaml: toYaml (omit ... "enabled")), so
+	// our maxUnavailable would sit beside it and the API server rejects a PDB
+	// with both. A null cannot remove the default: the provider drops null
+	// values. Checked on the rendered chart (components/helmrelease/render).
+	minAvailable := replicas - 1
+	return PodDisruptionBudget{Enabled: true, MinAvailable: &minAvailable}
 }
 
 func volume(storageClass string, sizeGiB int) VolumeClaimTemplate {
@@ -353,6 +375,7 @@ func ChartValues(a *Args) Values {
 			SecurityContext:          nonRootPod(65534),
 			ContainerSecurityContext: restrictedContainer,
 			ConfigReloader:           ConfigReloader{Resources: small("10m", "32Mi", "64Mi")},
+			AdmissionWebhooks:        AdmissionWebhooks{Patch: AdmissionWebhookJobs{Resources: small("10m", "32Mi", "64Mi")}},
 		},
 		Grafana: GrafanaValues{
 			Enabled:         true,

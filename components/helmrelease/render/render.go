@@ -1,0 +1,516 @@
+// Package render renders the Helm releases the program declares the way the
+// Kubernetes provider's helm.v3.Release renders them, offline: the same
+// Helm SDK major (helm.sh/helm/v3), the release's own name, namespace and
+// values, the cluster's Kubernetes version, the chart's CRDs included. It
+// registers no Pulumi resource: cmd/plan and the tests call it on the
+// releases the mocks harness recorded, so what is rendered is exactly what
+// the program sends.
+//
+// The provider renders with Helm's install action in client-only dry-run
+// mode (pulumi/pulumi-kubernetes provider/pkg/provider/helm_release.go,
+// helmTemplate: action.NewInstall with DryRun, ClientOnly, Replace and
+// IncludeCRDs). Render calls the same Helm functions that action runs
+// (helm.sh/helm/v3 v3.22.0 pkg/action/install.go RunWithContext and
+// action.go renderResources: ProcessDependenciesWithMerge,
+// ToRenderValuesWithSchemaValidation, engine.Render, SortManifests,
+// CRDObjects) without importing the action package, which would bring
+// Helm's Kubernetes client, registry client and SQL storage driver into
+// every build of this module.
+package render
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/Masterminds/semver/v3"
+	"helm.sh/helm/v3/pkg/chart/loader"
+	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v3/pkg/engine"
+	"helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v3/pkg/releaseutil"
+	"sigs.k8s.io/yaml"
+)
+
+// ReleaseType is the Pulumi type token of a Helm release.
+const ReleaseType = "kubernetes:helm.sh/v3:Release"
+
+// Release is what one helm.v3.Release resource asks the provider for.
+type Release struct {
+	// Name and Namespace of the release.
+	Name      string
+	Namespace string
+	// Chart is the chart's name: the last element of the `chart` input,
+	// which may be a plain name, an OCI reference or an archive path.
+	Chart string
+	// Ref is the `chart` input as the program sends it.
+	Ref string
+	// Version is the pinned chart version.
+	Version string
+	// Repo is repositoryOpts.repo ("" for OCI references and archives).
+	Repo string
+	// Values are the values the program sends.
+	Values map[string]any
+}
+
+// archiveName matches a chart archive file name: <name>-<version>.tgz.
+var archiveName = regexp.MustCompile(`^(.+)-(v?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?)\.tgz$`)
+
+// ReleaseFromInputs reads a helm.v3.Release's plain inputs (the harness's
+// Resource.PlainInputs, or `inputs` in `cmd/plan -json`).
+func ReleaseFromInputs(in map[string]any) (Release, error) {
+	str := func(k string) string { s, _ := in[k].(string); return s }
+	r := Release{Name: str("name"), Namespace: str("namespace"), Ref: str("chart"), Version: str("version")}
+	if opts, ok := in["repositoryOpts"].(map[string]any); ok {
+		r.Repo, _ = opts["repo"].(string)
+	}
+	if v, ok := in["values"].(map[string]any); ok {
+		r.Values = v
+	} else {
+		r.Values = map[string]any{}
+	}
+	r.Chart = path.Base(strings.TrimSuffix(r.Ref, "/"))
+	if m := archiveName.FindStringSubmatch(r.Chart); m != nil {
+		r.Chart = m[1]
+		if r.Version == "" {
+			r.Version = m[2]
+		}
+	}
+	var missing []string
+	for k, v := range map[string]string{"name": r.Name, "namespace": r.Namespace, "chart": r.Ref, "version": r.Version} {
+		if v == "" {
+			missing = append(missing, k)
+		}
+	}
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		return r, fmt.Errorf("helm release %q: inputs %s not set", r.Name, strings.Join(missing, ", "))
+	}
+	return r, nil
+}
+
+// Repository is a static Helm chart repository on disk: index.yaml and the
+// archives it lists (../shared/charts in this workspace).
+type Repository struct {
+	Dir   string
+	index indexFile
+}
+
+// indexFile is the part of a Helm repository index.yaml Resolve reads.
+type indexFile struct {
+	APIVersion string                    `json:"apiVersion"`
+	Entries    map[string][]indexVersion `json:"entries"`
+}
+
+type indexVersion struct {
+	Version string   `json:"version"`
+	URLs    []string `json:"urls"`
+}
+
+// OpenRepository reads dir/index.yaml.
+func OpenRepository(dir string) (*Repository, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "index.yaml"))
+	if err != nil {
+		return nil, fmt.Errorf("chart repository: %w", err)
+	}
+	var idx indexFile
+	if err := yaml.Unmarshal(b, &idx); err != nil {
+		return nil, fmt.Errorf("chart repository %s: index.yaml: %w", dir, err)
+	}
+	if idx.APIVersion != "v1" || len(idx.Entries) == 0 {
+		return nil, fmt.Errorf("chart repository %s: index.yaml is not a Helm repository index (apiVersion v1 with entries)", dir)
+	}
+	return &Repository{Dir: dir, index: idx}, nil
+}
+
+// Resolved is the archive chosen for a pinned chart version.
+type Resolved struct {
+	Chart string
+	// Pinned is the version the program pins; Version the archive's.
+	Pinned  string
+	Version string
+	Archive string
+}
+
+// Substituted reports whether an older version stands in for the pin.
+func (r Resolved) Substituted() bool { return r.Pinned != r.Version }
+
+// Note is the one line that says an older version stands in for the pin,
+// or "" when the pin itself is rendered.
+func (r Resolved) Note() string {
+	if !r.Substituted() {
+		return ""
+	}
+	return fmt.Sprintf("chart %s: pinned %s is not in the chart repository; rendering %s, the nearest older version", r.Chart, r.Pinned, r.Version)
+}
+
+// Resolve finds chart at version, or else the nearest older version of it
+// (the repository's SOURCES.md says which pins are newer than what could
+// be obtained). An exact pin is preferred, then the same spelling (with or
+// without a leading "v").
+func (r *Repository) Resolve(chart, version string) (Resolved, error) {
+	entries := r.index.Entries[chart]
+	if len(entries) == 0 {
+		return Resolved{}, fmt.Errorf("chart %s %s: no version of %s in %s", chart, version, chart, filepath.Join(r.Dir, "index.yaml"))
+	}
+	want, err := semver.NewVersion(version)
+	if err != nil {
+		return Resolved{}, fmt.Errorf("chart %s: version %q: %w", chart, version, err)
+	}
+	var best *indexVersion
+	var bestV *semver.Version
+	for i := range entries {
+		cv := &entries[i]
+		v, err := semver.NewVersion(cv.Version)
+		if err != nil || v.GreaterThan(want) {
+			continue
+		}
+		better := best == nil || v.GreaterThan(bestV) ||
+			(v.Equal(bestV) && cv.Version == version) ||
+			(v.Equal(bestV) && best.Version != version && strings.HasPrefix(cv.Version, "v") == strings.HasPrefix(version, "v"))
+		if better {
+			best, bestV = cv, v
+		}
+	}
+	if best == nil {
+		var have []string
+		for _, cv := range entries {
+			have = append(have, cv.Version)
+		}
+		return Resolved{}, fmt.Errorf("chart %s %s: no version at or below it in %s (have %s)", chart, version, r.Dir, strings.Join(have, ", "))
+	}
+	if len(best.URLs) == 0 {
+		return Resolved{}, fmt.Errorf("chart %s %s: index entry has no url", chart, best.Version)
+	}
+	archive := best.URLs[0]
+	if !filepath.IsAbs(archive) && !strings.Contains(archive, "://") {
+		archive = filepath.Join(r.Dir, archive)
+	}
+	return Resolved{Chart: chart, Pinned: version, Version: best.Version, Archive: archive}, nil
+}
+
+// Options of a render.
+type Options struct {
+	// KubeVersion is the cluster's Kubernetes version (".Capabilities.KubeVersion"),
+	// e.g. "1.35".
+	KubeVersion string
+	// APIVersions are added to Helm's built-in API versions
+	// (".Capabilities.APIVersions"): the custom resource versions the
+	// cluster serves when the release is installed.
+	APIVersions []string
+}
+
+// Object is one rendered Kubernetes object.
+type Object struct {
+	// Source is the template (or CRD file) it came from, as Helm names it:
+	// "<chart>/templates/deployment.yaml".
+	Source string
+	// CRD: from the chart's crds/ directory (installed before the rest).
+	CRD bool
+	// Hook names the Helm hook events of a hook object ("" otherwise).
+	Hook string
+	// YAML is the document as rendered.
+	YAML string
+	// Object is the document parsed strictly: a duplicate key anywhere is an
+	// error of Render.
+	Object map[string]any
+}
+
+// Kind, Name, Namespace and APIVersion of the object.
+func (o Object) Kind() string       { s, _ := o.Object["kind"].(string); return s }
+func (o Object) APIVersion() string { s, _ := o.Object["apiVersion"].(string); return s }
+func (o Object) Name() string       { return o.meta("name") }
+func (o Object) Namespace() string  { return o.meta("namespace") }
+func (o Object) meta(k string) string {
+	m, _ := o.Object["metadata"].(map[string]any)
+	s, _ := m[k].(string)
+	return s
+}
+
+// ID is "Kind namespace/name" ("Kind name" without a namespace).
+func (o Object) ID() string {
+	if ns := o.Namespace(); ns != "" {
+		return o.Kind() + " " + ns + "/" + o.Name()
+	}
+	return o.Kind() + " " + o.Name()
+}
+
+// Result is one rendered release.
+type Result struct {
+	Release  Release
+	Resolved Resolved
+	// Objects: CRDs first, then the manifests in Helm's install order, then
+	// the hooks (test hooks left out, as the provider leaves them out).
+	Objects []Object
+}
+
+// Counts returns the number of rendered objects per kind.
+func (r *Result) Counts() map[string]int {
+	out := map[string]int{}
+	for _, o := range r.Objects {
+		out[o.Kind()]++
+	}
+	return out
+}
+
+// RenderFrom resolves rel's chart in repository and renders it.
+func RenderFrom(repository *Repository, rel Release, opts Options) (*Result, error) {
+	res, err := repository.Resolve(rel.Chart, rel.Version)
+	if err != nil {
+		return nil, fmt.Errorf("release %s: %w", rel.Name, err)
+	}
+	out, err := Render(rel, res.Archive, opts)
+	if err != nil {
+		return nil, err
+	}
+	out.Resolved = res
+	return out, nil
+}
+
+// Render renders rel from the chart archive (or directory) at chartPath.
+func Render(rel Release, chartPath string, opts Options) (*Result, error) {
+	fail := func(err error) (*Result, error) {
+		return nil, fmt.Errorf("release %s (chart %s %s, namespace %s): %w", rel.Name, rel.Chart, rel.Version, rel.Namespace, err)
+	}
+	chrt, err := loader.Load(chartPath)
+	if err != nil {
+		return fail(err)
+	}
+	if t := chrt.Metadata.Type; t != "" && t != "application" {
+		return fail(fmt.Errorf("%s charts are not installable", t))
+	}
+	// The provider drops null values before Helm sees them (mergeMaps with
+	// allowNullValues false): a null in our values never reaches the chart.
+	vals, _ := dropNulls(rel.Values).(map[string]any)
+	if vals == nil {
+		vals = map[string]any{}
+	}
+	if err := chartutil.ProcessDependenciesWithMerge(chrt, vals); err != nil {
+		return fail(err)
+	}
+	caps := chartutil.DefaultCapabilities.Copy()
+	if opts.KubeVersion != "" {
+		kv, err := chartutil.ParseKubeVersion(opts.KubeVersion)
+		if err != nil {
+			return fail(err)
+		}
+		caps.KubeVersion = *kv
+	}
+	caps.APIVersions = append(caps.APIVersions, opts.APIVersions...)
+	if c := chrt.Metadata.KubeVersion; c != "" && !chartutil.IsCompatibleRange(c, caps.KubeVersion.String()) {
+		return fail(fmt.Errorf("chart requires kubeVersion: %s which is incompatible with Kubernetes %s", c, caps.KubeVersion.String()))
+	}
+	top, err := chartutil.ToRenderValuesWithSchemaValidation(chrt, vals, chartutil.ReleaseOptions{
+		Name: rel.Name, Namespace: rel.Namespace, Revision: 1, IsInstall: true,
+	}, caps, false)
+	if err != nil {
+		return fail(err)
+	}
+	var e engine.Engine
+	files, err := e.Render(chrt, top)
+	if err != nil {
+		return fail(err)
+	}
+	for k := range files {
+		if strings.HasSuffix(k, "NOTES.txt") {
+			delete(files, k)
+		}
+	}
+	hooks, manifests, err := releaseutil.SortManifests(files, nil, releaseutil.InstallOrder)
+	if err != nil {
+		return fail(err)
+	}
+	result := &Result{Release: rel}
+	for _, crd := range chrt.CRDObjects() {
+		objs, err := parseDocs(crd.Filename, string(crd.File.Data))
+		if err != nil {
+			return fail(err)
+		}
+		for i := range objs {
+			objs[i].CRD = true
+		}
+		result.Objects = append(result.Objects, objs...)
+	}
+	for _, m := range manifests {
+		objs, err := parseDocs(m.Name, m.Content)
+		if err != nil {
+			return fail(err)
+		}
+		result.Objects = append(result.Objects, objs...)
+	}
+	for _, h := range hooks {
+		if isTestHook(h) {
+			continue
+		}
+		objs, err := parseDocs(h.Path, h.Manifest)
+		if err != nil {
+			return fail(err)
+		}
+		for i := range objs {
+			objs[i].Hook = hookEvents(h)
+		}
+		result.Objects = append(result.Objects, objs...)
+	}
+	return result, nil
+}
+
+func isTestHook(h *release.Hook) bool {
+	for _, e := range h.Events {
+		if e == release.HookTest {
+			return true
+		}
+	}
+	return false
+}
+
+func hookEvents(h *release.Hook) string {
+	var ev []string
+	for _, e := range h.Events {
+		ev = append(ev, e.String())
+	}
+	return strings.Join(ev, ",")
+}
+
+var docSeparator = regexp.MustCompile(`(?m)^---[ \t]*$`)
+
+// parseDocs parses every YAML document of one source strictly: a key
+// that appears twice in a mapping is an error (Helm and kubectl keep the
+// last one silently, so the chart or our values lose a setting).
+func parseDocs(source, text string) ([]Object, error) {
+	var out []Object
+	for _, doc := range docSeparator.Split(text, -1) {
+		if strings.TrimSpace(stripComments(doc)) == "" {
+			continue
+		}
+		var m map[string]any
+		if err := yaml.UnmarshalStrict([]byte(doc), &m); err != nil {
+			return nil, fmt.Errorf("%s: %w", source, err)
+		}
+		if m == nil {
+			continue
+		}
+		out = append(out, Object{Source: source, YAML: strings.TrimSpace(doc) + "\n", Object: m})
+	}
+	return out, nil
+}
+
+func stripComments(doc string) string {
+	var b bytes.Buffer
+	for _, line := range strings.Split(doc, "\n") {
+		if !strings.HasPrefix(strings.TrimSpace(line), "#") {
+			b.WriteString(line)
+			b.WriteByte('\n')
+		}
+	}
+	return b.String()
+}
+
+func dropNulls(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			if e != nil {
+				out[k] = dropNulls(e)
+			}
+		}
+		return out
+	case []any:
+		out := make([]any, 0, len(x))
+		for _, e := range x {
+			if e != nil {
+				out = append(out, dropNulls(e))
+			}
+		}
+		return out
+	}
+	return v
+}
+
+// All renders every release of a stack. Capabilities: kubeVersion, and
+// every API version served by a CRD that one of the releases installs, as
+// the cluster serves them once the releases a chart waits for are
+// installed (a chart's own crds/ directory is installed before its
+// templates render; the program makes routing and logging wait for the
+// monitoring release, whose CRDs their ServiceMonitors use). Each release
+// is rendered once without those API versions to find the CRDs, then again
+// with them when there are any.
+func All(repository *Repository, rels []Release, kubeVersion string) ([]*Result, error) {
+	render := func(apiVersions []string) ([]*Result, error) {
+		var out []*Result
+		var errs []error
+		for _, rel := range rels {
+			r, err := RenderFrom(repository, rel, Options{KubeVersion: kubeVersion, APIVersions: apiVersions})
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			out = append(out, r)
+		}
+		return out, errors.Join(errs...)
+	}
+	first, err := render(nil)
+	if err != nil {
+		return nil, err
+	}
+	served := CRDVersions(first)
+	if len(served) == 0 {
+		return first, nil
+	}
+	return render(served)
+}
+
+// CRDVersions lists the group/version and group/version/Kind of every
+// served version of every CustomResourceDefinition rendered, the forms
+// `.Capabilities.APIVersions.Has` accepts.
+func CRDVersions(results []*Result) []string {
+	seen := map[string]bool{}
+	for _, r := range results {
+		for _, o := range r.Objects {
+			if o.Kind() != "CustomResourceDefinition" {
+				continue
+			}
+			spec, _ := o.Object["spec"].(map[string]any)
+			group, _ := spec["group"].(string)
+			names, _ := spec["names"].(map[string]any)
+			kind, _ := names["kind"].(string)
+			versions, _ := spec["versions"].([]any)
+			for _, v := range versions {
+				vm, _ := v.(map[string]any)
+				name, _ := vm["name"].(string)
+				if served, ok := vm["served"].(bool); name == "" || (ok && !served) {
+					continue
+				}
+				seen[group+"/"+name] = true
+				seen[group+"/"+name+"/"+kind] = true
+			}
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for k := range seen {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Files groups the rendered objects by the file they came from, as
+// `helm template --output-dir` lays them out: "<chart>/templates/x.yaml"
+// holding that template's documents.
+func (r *Result) Files() map[string][]byte {
+	out := map[string][]byte{}
+	for _, o := range r.Objects {
+		b := out[o.Source]
+		if len(b) > 0 {
+			b = append(b, "---\n"...)
+		}
+		out[o.Source] = append(b, o.YAML...)
+	}
+	return out
+}
