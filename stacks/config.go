@@ -3,6 +3,9 @@ package stacks
 import (
 	"fmt"
 	"strings"
+
+	"github.com/cnplatform/platform/components/cluster"
+	"github.com/cnplatform/platform/components/namespace"
 )
 
 // Namespace is the Pulumi config namespace of this project: every key is
@@ -61,6 +64,13 @@ type Config struct {
 	// Protect marks stateful and costly resources with Pulumi's protect
 	// option. It is on in prod and cannot be configured.
 	Protect bool
+	// Notices are what the defaults decided that a user should hear about
+	// (Run logs them as warnings), e.g. a layer waiting for its secret.
+	Notices []string
+
+	// missingSecrets are the commands that set the required secrets Load
+	// found unset (ValidationError lists them).
+	missingSecrets []string
 }
 
 // NetworkConfig is the VPC layout.
@@ -161,7 +171,7 @@ func Load(src Source) (*Config, error) {
 	applyDefaults(c)
 	problems := append(r.problems, validate(c)...)
 	if len(problems) > 0 {
-		return nil, &ValidationError{Problems: problems}
+		return nil, &ValidationError{Problems: problems, SecretCommands: c.missingSecrets}
 	}
 	return c, nil
 }
@@ -202,8 +212,31 @@ func loadAll(r *reader, c *Config) {
 // ValidationError lists every problem found in a stack's configuration.
 type ValidationError struct {
 	Problems []string
+	// SecretCommands set the required secrets that are missing, one
+	// `pulumi config set --secret` command each (also named in Problems).
+	SecretCommands []string
 }
 
 func (e *ValidationError) Error() string {
-	return fmt.Sprintf("invalid stack configuration (%d problems):\n  - %s", len(e.Problems), strings.Join(e.Problems, "\n  - "))
+	msg := fmt.Sprintf("invalid stack configuration (%d problems):\n  - %s", len(e.Problems), strings.Join(e.Problems, "\n  - "))
+	if len(e.SecretCommands) > 0 {
+		msg += "\nSet the missing secrets (stored encrypted in the stack file by the stack's secrets provider):\n  " + strings.Join(e.SecretCommands, "\n  ")
+	}
+	return msg
+}
+
+// APIServer is the environment's one rule for reaching the Kubernetes API
+// (namespace.APIServer), used by every layer's network policies: on EKS the
+// `kubernetes` Service address of the cluster's service range and the VPC;
+// in local, any address on 443 and the API server's port.
+func (c *Config) APIServer() *namespace.APIServer {
+	if c.Environment == Local {
+		a := namespace.AnyAPIServer(c.Routing.APIServerPort)
+		return &a
+	}
+	a, err := namespace.EKSAPIServer(cluster.ServiceCIDR, c.Network.VpcCIDR)
+	if err != nil {
+		panic(err) // cluster.ServiceCIDR is a constant network address
+	}
+	return &a
 }

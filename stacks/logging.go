@@ -13,7 +13,8 @@ import (
 
 // LoggingConfig configures the log pipeline to LogScale (docs/logging.md).
 type LoggingConfig struct {
-	// Enabled (`platform:logging`): default on when logScaleUrl is set.
+	// Enabled (`platform:logging`): default on when logScaleUrl is set (in
+	// local, once the ingest token is set too).
 	Enabled bool
 	// Agent (`platform:logAgent`): fluent-bit (default) or fluentd.
 	Agent string
@@ -94,6 +95,12 @@ func defaultLogging(c *Config) {
 	l := &c.Logging
 	if !l.set["logging"] {
 		l.Enabled = l.LogScaleURL != ""
+		// local previews on a fresh checkout with no secret set: logging
+		// waits for its token there (SecretSettings says so).
+		if c.Environment == Local && l.Enabled && !l.IngestToken.IsSet() {
+			l.Enabled = false
+			c.Notices = append(c.Notices, "logging is off until the ingest token is set: pulumi config set --secret "+Key("logScaleIngestToken")+" <ingest-token>")
+		}
 	}
 	if l.Agent == "" {
 		l.Agent = logging.FluentBit
@@ -172,9 +179,6 @@ func validateLogging(p *problems, c *Config) {
 	if l.Repository == "" {
 		p.add(Key("logScaleRepository"), "", "is required when logging is on (platform:logging): the LogScale repository name")
 	}
-	if !l.IngestToken.IsSet() {
-		p.add(Key("logScaleIngestToken"), "", "is required when logging is on (platform:logging): set the repository's ingest token with `pulumi config set --secret %s <token>`", Key("logScaleIngestToken"))
-	}
 }
 
 // LoggingArgs turns the configuration into the component's args (without
@@ -195,10 +199,9 @@ func LoggingArgs(cfg *Config) *logging.Args {
 		MemoryLimitMiB:      l.MemoryLimitMiB,
 		ExcludeNamespaces:   l.ExcludeNamespaces,
 	}
+	args.APIServer = cfg.APIServer()
 	if cfg.Environment == Local {
 		args.ClusterName = cfg.Local.KubeconfigContext
-		// kind's API server listens on 6443 behind the kubernetes Service.
-		args.APIServerPort = 6443
 	}
 	return args
 }

@@ -35,7 +35,7 @@ func TestLoadRejectsBadLoggingConfig(t *testing.T) {
 		{"URL with the ingest path", withLogging(map[string]string{"platform:logScaleUrl": "https://cloud.community.humio.com/api/v1/ingest/elastic-bulk"}),
 			"platform:logScaleUrl", `"https://cloud.community.humio.com/api/v1/ingest/elastic-bulk"`, "base URL only"},
 		{"missing token", withLogging(map[string]string{tokenKey: "<unset>"}),
-			tokenKey, `""`, "is required when logging is on"},
+			tokenKey, "", "is not set; it is the LogScale repository's ingest token, used when logging is on (platform:logging)"},
 		{"missing URL with logging on", withLogging(map[string]string{"platform:logScaleUrl": "<unset>", "platform:logging": "true"}),
 			"platform:logScaleUrl", `""`, "is required when logging is on"},
 		{"missing repository", withLogging(map[string]string{"platform:logScaleRepository": "<unset>"}),

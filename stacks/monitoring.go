@@ -32,7 +32,8 @@ type MonitoringConfig struct {
 	// Receiver secrets (`platform:alertSlackWebhookUrl`,
 	// `platform:alertPagerdutyRoutingKey`, `platform:alertWebhookUrl`,
 	// `platform:alertHeartbeatUrl`) and Grafana's admin password
-	// (`platform:grafanaAdminPassword`, required when monitoring is on).
+	// (`platform:grafanaAdminPassword`): SecretSettings says which are
+	// required.
 	SlackWebhookURL, PagerDutyRoutingKey, WebhookURL, HeartbeatURL, GrafanaAdminPassword Secret
 }
 
@@ -58,6 +59,11 @@ type AlertmanagerConfig struct {
 	Replicas int `json:"replicas,omitempty"`
 	// VolumeSizeGiB: default 2.
 	VolumeSizeGiB int `json:"volumeSizeGiB,omitempty"`
+	// Receivers: where alerts go, any of pagerduty (critical alerts page),
+	// slack (warnings, and pages too), webhook, heartbeat (Watchdog to a
+	// dead man's switch). Each needs its secret (SecretSettings). Default
+	// none: alerts stay in Alertmanager's UI.
+	Receivers []string `json:"receivers,omitempty"`
 	// SlackChannel: default "" (the webhook's own channel).
 	SlackChannel string `json:"slackChannel,omitempty"`
 	// CriticalRepeatInterval (default 1h), WarningRepeatInterval (default 12h).
@@ -102,7 +108,7 @@ func loadMonitoring(r *reader, c *Config) {
 	}
 	r.boolean("monitoring", &m.Enabled)
 	r.object("prometheus", &m.Prometheus, "must be an object with replicas, retention, volumeSizeGiB, expectedActiveSeries, scrapeInterval")
-	r.object("alertmanager", &m.Alertmanager, "must be an object with replicas, volumeSizeGiB, slackChannel, criticalRepeatInterval, warningRepeatInterval")
+	r.object("alertmanager", &m.Alertmanager, "must be an object with replicas, volumeSizeGiB, receivers, slackChannel, criticalRepeatInterval, warningRepeatInterval")
 	r.str("monitoringStorageClass", &m.StorageClass)
 	r.object("slo", &m.SLO, "must be an object with availability, latency, latencyThresholdMs")
 	r.secret("alertSlackWebhookUrl", &m.SlackWebhookURL)
@@ -170,8 +176,10 @@ func validateMonitoring(p *problems, c *Config) {
 	if !m.Enabled {
 		return
 	}
-	if !m.GrafanaAdminPassword.IsSet() {
-		p.add(Key("grafanaAdminPassword"), "", "is required when monitoring is on (platform:monitoring): set it with `pulumi config set --secret %s <password>`", Key("grafanaAdminPassword"))
+	for i, r := range m.Alertmanager.Receivers {
+		if !slices.Contains(Receivers, r) || slices.Index(m.Alertmanager.Receivers, r) != i {
+			p.add(fmt.Sprintf("%s.receivers[%d]", Key("alertmanager"), i), r, "must be one of %v, each listed once", Receivers)
+		}
 	}
 	pk := func(f string) string { return Key("prometheus") + "." + f }
 	ak := func(f string) string { return Key("alertmanager") + "." + f }
@@ -249,6 +257,8 @@ func MonitoringArgs(cfg *Config) *monitoring.Args {
 		EKS:          cfg.Environment != Local,
 		ZoneSpread:   cfg.Environment != Local,
 		StorageClass: m.StorageClass,
+		// prod keeps its TSDB through a mistaken delete (docs/operations.md).
+		RetainVolumes: cfg.Protect,
 		Prometheus: monitoring.PrometheusArgs{
 			Replicas: m.Prometheus.Replicas, Retention: m.Prometheus.Retention, VolumeSizeGiB: m.Prometheus.VolumeSizeGiB,
 			ExpectedSeries: m.Prometheus.ExpectedActiveSeries, ScrapeInterval: m.Prometheus.ScrapeInterval,
@@ -260,8 +270,10 @@ func MonitoringArgs(cfg *Config) *monitoring.Args {
 			WarningRepeatInterval:  m.Alertmanager.WarningRepeatInterval,
 			// Which receivers exist; NewMonitoring derives the same from
 			// Secrets, GeneratedFiles reads these.
-			Slack: m.SlackWebhookURL.IsSet(), PagerDuty: m.PagerDutyRoutingKey.IsSet(),
-			Webhook: m.WebhookURL.IsSet(), Heartbeat: m.HeartbeatURL.IsSet(),
+			Slack:     slices.Contains(m.Alertmanager.Receivers, ReceiverSlack),
+			PagerDuty: slices.Contains(m.Alertmanager.Receivers, ReceiverPagerDuty),
+			Webhook:   slices.Contains(m.Alertmanager.Receivers, ReceiverWebhook),
+			Heartbeat: slices.Contains(m.Alertmanager.Receivers, ReceiverHeartbeat),
 		},
 		Rules: monitoring.RuleArgs{
 			GatewayNamespace:      routing.EnvoyGatewayNamespace,
@@ -279,10 +291,9 @@ func MonitoringArgs(cfg *Config) *monitoring.Args {
 		},
 		GrafanaAdminPassword: secretInput(m.GrafanaAdminPassword),
 	}
+	args.APIServer = cfg.APIServer()
 	if cfg.Environment != Local && cfg.Network.VpcCIDR != "" {
-		// On EKS the API server's private endpoint and every node sit in
-		// the VPC.
-		args.APIServerCIDRs = []string{cfg.Network.VpcCIDR}
+		// On EKS every node sits in the VPC.
 		args.ScrapeCIDRs = []string{cfg.Network.VpcCIDR}
 	}
 	return args

@@ -25,7 +25,7 @@ func TestLoadRejectsBadMonitoringConfig(t *testing.T) {
 		allowed string
 	}{
 		{"monitoring on without a Grafana password", with(validProd(), map[string]string{"platform:monitoring": "true"}),
-			"platform:grafanaAdminPassword", `""`, "required when monitoring is on"},
+			"platform:grafanaAdminPassword", "", "is not set; it is Grafana's admin password, used when monitoring is on"},
 		{"one Prometheus in prod", monitoringOn(map[string]string{"platform:prometheus": `{"replicas":1}`}),
 			"platform:prometheus.replicas", "1", "between 2 and 5 in prod"},
 		{"two Alertmanagers in prod", monitoringOn(map[string]string{"platform:alertmanager": `{"replicas":2}`}),
@@ -121,7 +121,7 @@ func TestMonitoringIsOffWithoutItsPassword(t *testing.T) {
 }
 
 func TestMonitoringFilesForThePlanCommand(t *testing.T) {
-	cfg, err := Load(monitoringOn(map[string]string{"platform:alertPagerdutyRoutingKey": "s3cr3t-pd-key"}, "platform:alertPagerdutyRoutingKey"))
+	cfg, err := Load(monitoringOn(map[string]string{"platform:alertPagerdutyRoutingKey": "s3cr3t-pd-key", "platform:alertmanager": `{"receivers":["pagerduty"]}`}, "platform:alertPagerdutyRoutingKey"))
 	require.NoError(t, err)
 	files, err := MonitoringFiles(cfg)
 	require.NoError(t, err)

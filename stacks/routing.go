@@ -195,7 +195,7 @@ func deployRouting(ctx *pulumi.Context, cfg *Config, p *Platform) error {
 		ProxyReplicas: rc.ProxyReplicas,
 		// Staging has prod's shape, so it gets prod's controller HA too.
 		HighAvailability: cfg.Environment == Prod || cfg.Environment == Staging,
-		APIServerPort:    rc.APIServerPort,
+		APIServer:        cfg.APIServer(),
 	}
 	if cfg.Environment == Dev {
 		// Let's Encrypt's production rate limits are per registered domain:
@@ -208,7 +208,6 @@ func deployRouting(ctx *pulumi.Context, cfg *Config, p *Platform) error {
 		args.Monitoring = p.Monitoring.Release
 	}
 	if p.Cluster != nil {
-		args.WebhookSourceCIDR = cfg.Network.VpcCIDR
 		args.AWS = &routing.AWSArgs{
 			Region:                 cfg.Region,
 			AccountID:              accountOf(p.Cluster.OIDCProviderARN),
@@ -233,6 +232,7 @@ func deployRouting(ctx *pulumi.Context, cfg *Config, p *Platform) error {
 	ctx.Export("gatewayName", r.GatewayName)
 	ctx.Export("gatewayNamespace", r.GatewayNamespace)
 	ctx.Export("gatewayListener", pulumi.String(routing.HTTPSListener))
+	ctx.Export("proxyNamespace", r.ProxyNamespace)
 	ctx.Export("routingDomain", r.Domain)
 	ctx.Export("loadBalancerHostname", r.LoadBalancerHostname)
 	if p.Cluster != nil {

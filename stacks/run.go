@@ -42,6 +42,9 @@ func Run(ctx *pulumi.Context) error {
 	if err != nil {
 		return err
 	}
+	for _, n := range cfg.Notices {
+		_ = ctx.Log.Warn(n, nil)
+	}
 	p, err := Deploy(ctx, cfg)
 	if err != nil {
 		return err

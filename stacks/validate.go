@@ -71,6 +71,7 @@ func validate(c *Config) []string {
 	validateMonitoring(&p, c)
 	validateRouting(&p, c)
 	validateLogging(&p, c)
+	validateSecrets(&p, c)
 	if c.Environment == Prod {
 		// The layers are on when configured; prod may not switch them off.
 		if c.Monitoring.enabledSet && !c.Monitoring.Enabled {
@@ -139,6 +140,8 @@ func validateNetwork(p *problems, c *Config) {
 		p.add(Key("vpcCidr"), n.VpcCIDR, "must be an IPv4 network block between /16 and /22, such as 10.0.0.0/16")
 	} else if !slices.ContainsFunc(privateRanges, func(r netip.Prefix) bool { return contains(r, vpc) }) {
 		p.add(Key("vpcCidr"), n.VpcCIDR, "must lie in a private range (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 or 100.64.0.0/10)")
+	} else if svc := netip.MustParsePrefix(cluster.ServiceCIDR); vpc.Overlaps(svc) {
+		p.add(Key("vpcCidr"), n.VpcCIDR, "must not overlap the cluster's Kubernetes service range %s", svc)
 	}
 	if vpcOK {
 		validateSubnets(p, n, vpc)
@@ -245,8 +248,8 @@ func validateCluster(p *problems, c *Config) {
 			seen[arn] = Key(list.name)
 		}
 	}
-	if c.Environment == Prod && len(cl.AdminRoleARNs) == 0 {
-		p.add(Key("adminRoleArns"), cl.AdminRoleARNs, "prod needs at least one admin role, so access does not rest on the identity that created the cluster")
+	if len(cl.AdminRoleARNs) == 0 {
+		p.add(Key("adminRoleArns"), cl.AdminRoleARNs, "needs at least the IAM role that runs `pulumi up` (the CI deploy role, bootstrap output deployRoleArns): the cluster creator gets no implicit access entry, so the platform layer reaches the API through this list only")
 	}
 	validateNodes(p, c.Environment, cl.Nodes)
 }

@@ -328,8 +328,10 @@ func TestLocalLogAgentIsTheSameDaemonSet(t *testing.T) {
 		var ports []float64
 		for _, p := range res.OfType("kubernetes:networking.k8s.io/v1:NetworkPolicy") {
 			if p.String("metadata", "name") == "allow-logscale-and-apiserver" {
-				for _, port := range p.Array("spec", "egress", "0", "ports") {
-					ports = append(ports, port.ObjectValue()["port"].NumberValue())
+				for i := range p.Array("spec", "egress") {
+					for _, port := range p.Array("spec", "egress", strconv.Itoa(i), "ports") {
+						ports = append(ports, port.ObjectValue()["port"].NumberValue())
+					}
 				}
 			}
 		}

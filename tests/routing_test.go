@@ -16,6 +16,7 @@ import (
 	"github.com/cnplatform/platform/components/routing"
 	"github.com/cnplatform/platform/stacks"
 	"github.com/cnplatform/platform/tests/harness"
+	"github.com/cnplatform/platform/tests/stackrun"
 )
 
 const helmReleaseType = "kubernetes:helm.sh/v3:Release"
@@ -453,7 +454,7 @@ func TestExposeOnEveryStack(t *testing.T) {
 	require.NoError(t, err)
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
-			sf, err := harness.LoadStackFile(repoRoot, name)
+			sf, err := stackrun.LoadStackFile(repoRoot, name)
 			require.NoError(t, err)
 			cfg, err := stacks.Load(stacks.StaticSource{Values: sf.Config, SecretKeys: sf.SecretKeys})
 			require.NoError(t, err)

@@ -27,6 +27,7 @@ type workflow struct {
 
 type workflowJob struct {
 	If          string            `json:"if"`
+	RunsOn      any               `json:"runs-on"`
 	Needs       any               `json:"needs"`
 	Environment any               `json:"environment"`
 	Permissions map[string]string `json:"permissions"`
@@ -236,13 +237,23 @@ func TestPullRequestPreviewUsesOIDC(t *testing.T) {
 				require.Len(t, creds, 1, "AWS access through role assumption")
 				assert.Equal(t, "${{ vars.AWS_PREVIEW_ROLE_ARN }}", creds[0].with("role-to-assume"))
 				assertBefore(t, j, creds[0].Uses, s.Uses)
+				assert.Equal(t, `${{ fromJSON(vars.PREVIEW_RUNS_ON || '"ubuntu-24.04"') }}`, j.RunsOn, "a preview must reach the API endpoint, or Kubernetes resources only warn")
 				previews = append(previews, j.matrixList("stack")...)
 			})
 		}
 	}
 	slices.Sort(previews)
-	slices.Sort(cloud)
-	assert.Equal(t, cloud, previews, "a preview per cloud stack (dev, staging, prod)")
+	// The preview role may decrypt only the bootstrap's previewEnvironments'
+	// secrets (bootstrap/backend: every environment but prod by default).
+	var previewable []string
+	for _, s := range cloud {
+		if s != "prod" {
+			previewable = append(previewable, s)
+		}
+	}
+	slices.Sort(previewable)
+	assert.Equal(t, previewable, previews, "a preview per cloud stack whose secrets the preview role may decrypt: never prod")
+	assert.NotContains(t, previews, "prod")
 }
 
 func assertBefore(t *testing.T, j *workflowJob, first, then string) {
@@ -291,9 +302,11 @@ func TestDeployPromotesDevStagingProd(t *testing.T) {
 			assertBefore(t, j, creds[0].Uses, ups[0].Uses)
 			var strict bool
 			for _, s := range j.Steps {
-				strict = strict || strings.Contains(s.Run, "go run ./cmd/plan -stack "+stack+" -strict")
+				strict = strict || strings.Contains(s.Run, "go run ./cmd/plan -stack "+stack+" -strict -deploy")
 			}
-			assert.True(t, strict, "the baseline gates the update")
+			assert.True(t, strict, "the baseline, and no example value, gate the update")
+			assert.Equal(t, `${{ fromJSON(vars.DEPLOY_RUNS_ON || '"ubuntu-24.04"') }}`, j.RunsOn,
+				"the runner must reach the cluster's API endpoint (private or allow-listed): configurable")
 		})
 	}
 	groups := map[string]bool{}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -29,7 +30,7 @@ const ReadOnlyAccess = "arn:aws:iam::aws:policy/ReadOnlyAccess"
 // Defaults.
 const (
 	DefaultNamePrefix            = "platform"
-	DefaultSecretsKeyAlias       = "platform-pulumi-secrets"
+	DefaultSecretsKeyAlias       = "platform-pulumi-secrets" // + "-<environment>"
 	DefaultNoncurrentVersionDays = 90
 	// keyDeletionWindowDays is the longest KMS allows: the time to notice a
 	// scheduled deletion and cancel it before state becomes unreadable.
@@ -48,8 +49,9 @@ type Args struct {
 	BucketName string
 	// NamePrefix of key aliases and role names. Default "platform".
 	NamePrefix string
-	// SecretsKeyAlias, without "alias/", names the secrets provider key:
-	// stacks use awskms://alias/<SecretsKeyAlias>. Default
+	// SecretsKeyAlias, without "alias/", prefixes the secrets provider keys,
+	// one per environment: stack <env> uses
+	// awskms://alias/<SecretsKeyAlias>-<env>. Default
 	// "platform-pulumi-secrets".
 	SecretsKeyAlias string
 	// NoncurrentVersionDays a superseded state file is kept before S3
@@ -62,10 +64,16 @@ type Args struct {
 	// provider (an account holds one per issuer URL). Default "": create one
 	// when GitHubRepository is set.
 	GitHubOIDCProviderARN string
-	// Environments get one deploy role each, assumable only from a workflow
-	// job bound to the GitHub environment of the same name. Default dev,
-	// staging, prod.
+	// Environments get one secrets key each and, with GitHub, one deploy
+	// role each, assumable only from a workflow job bound to the GitHub
+	// environment of the same name. Default dev, staging, prod.
 	Environments []string
+	// PreviewEnvironments are the environments pull requests preview: the
+	// preview role, which any branch of the repository can assume, may
+	// decrypt their secrets and no others. Default every environment but
+	// prod (prod's change is previewed by its deploy job, behind the prod
+	// environment's approval).
+	PreviewEnvironments []string
 	// DeployPolicyARNs are the managed policies each deploy role holds
 	// besides state access. Required when GitHubRepository is set: the
 	// platform creates VPCs, EKS and IAM roles, so choose them deliberately.
@@ -88,6 +96,14 @@ func (a *Args) withDefaults() Args {
 	}
 	if len(out.Environments) == 0 {
 		out.Environments = append([]string(nil), DefaultEnvironments...)
+	}
+	out.Environments = slices.Sorted(slices.Values(out.Environments))
+	if out.PreviewEnvironments == nil {
+		for _, e := range out.Environments {
+			if e != "prod" {
+				out.PreviewEnvironments = append(out.PreviewEnvironments, e)
+			}
+		}
 	}
 	return out
 }
@@ -145,6 +161,11 @@ func (a *Args) validate() error {
 		}
 		seen[e] = true
 	}
+	for _, e := range a.PreviewEnvironments {
+		if !seen[e] {
+			bad("PreviewEnvironments", e, "one of Environments "+strings.Join(a.Environments, ", "))
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -159,10 +180,12 @@ type Backend struct {
 	BackendURL pulumi.StringOutput
 	// StateKeyARN encrypts the bucket's objects.
 	StateKeyARN pulumi.StringOutput
-	// SecretsKeyARN encrypts stack secrets.
-	SecretsKeyARN pulumi.StringOutput
-	// SecretsProvider for `pulumi stack init --secrets-provider`.
-	SecretsProvider pulumi.StringOutput
+	// SecretsKeyARNs maps an environment to the key that encrypts its
+	// stack's secrets.
+	SecretsKeyARNs pulumi.StringMapOutput
+	// SecretsProviders maps an environment to the URL for `pulumi stack
+	// init <env> --secrets-provider`.
+	SecretsProviders pulumi.StringMapOutput
 	// GitHubOIDCProviderARN (empty without GitHub).
 	GitHubOIDCProviderARN pulumi.StringOutput
 	// PreviewRoleARN is assumable from pull request workflows of the
@@ -189,11 +212,12 @@ func NewBackend(ctx *pulumi.Context, name string, in *Args, opts ...pulumi.Resou
 	// state or its secrets unreadable for good.
 	protect := pulumi.Protect(true)
 
-	// Two keys, so each has one job: the state key is used by S3 on behalf
-	// of whoever reads the bucket; the secrets key is what stacks name in
-	// awskms:// and can later be split per environment without touching
-	// the bucket. Key policies are the AWS default (the account root, so IAM
-	// policies govern use): never the * principal.
+	// Keys with one job each: the state key is used by S3 on behalf of
+	// whoever reads the bucket; each environment's secrets key is what its
+	// stack names in awskms://, so a role that may decrypt dev's secrets
+	// (the pull request preview role) cannot decrypt prod's. Key policies
+	// are the AWS default (the account root, so IAM policies govern use):
+	// never the * principal.
 	stateKey, err := kms.NewKey(ctx, name+"-state", &kms.KeyArgs{
 		Description:          pulumi.Sprintf("Pulumi state bucket %s encryption", args.BucketName),
 		EnableKeyRotation:    pulumi.Bool(true),
@@ -209,21 +233,29 @@ func NewBackend(ctx *pulumi.Context, name string, in *Args, opts ...pulumi.Resou
 	}, parent); err != nil {
 		return nil, err
 	}
-	secretsKey, err := kms.NewKey(ctx, name+"-secrets", &kms.KeyArgs{
-		Description:          pulumi.String("Pulumi secrets provider (awskms://) for the platform stacks"),
-		EnableKeyRotation:    pulumi.Bool(true),
-		DeletionWindowInDays: pulumi.Int(keyDeletionWindowDays),
-		Tags:                 args.tags(name + "-secrets"),
-	}, parent, protect)
-	if err != nil {
-		return nil, err
-	}
-	// Protected too: stacks name the alias, not the key id.
-	if _, err := kms.NewAlias(ctx, name+"-secrets", &kms.AliasArgs{
-		Name:        pulumi.String("alias/" + args.SecretsKeyAlias),
-		TargetKeyId: secretsKey.KeyId,
-	}, parent, protect); err != nil {
-		return nil, err
+	secretsKeys := map[string]*kms.Key{}
+	keyARNs, providers := pulumi.StringMap{}, pulumi.StringMap{}
+	for _, env := range args.Environments {
+		key, err := kms.NewKey(ctx, name+"-secrets-"+env, &kms.KeyArgs{
+			Description:          pulumi.Sprintf("Pulumi secrets provider (awskms://) of the platform's %s stack", env),
+			EnableKeyRotation:    pulumi.Bool(true),
+			DeletionWindowInDays: pulumi.Int(keyDeletionWindowDays),
+			Tags:                 args.tags(name + "-secrets-" + env),
+		}, parent, protect)
+		if err != nil {
+			return nil, err
+		}
+		// Protected too: stacks name the alias, not the key id.
+		alias := args.SecretsKeyAlias + "-" + env
+		if _, err := kms.NewAlias(ctx, name+"-secrets-"+env, &kms.AliasArgs{
+			Name:        pulumi.String("alias/" + alias),
+			TargetKeyId: key.KeyId,
+		}, parent, protect); err != nil {
+			return nil, err
+		}
+		secretsKeys[env] = key
+		keyARNs[env] = key.Arn
+		providers[env] = pulumi.Sprintf("awskms://alias/%s?region=%s", alias, args.Region)
 	}
 
 	bucketTags := args.tags(name + "-state")
@@ -306,14 +338,14 @@ func NewBackend(ctx *pulumi.Context, name string, in *Args, opts ...pulumi.Resou
 	b.BucketName = bucket.Bucket
 	b.BackendURL = pulumi.Sprintf("s3://%s?region=%s&awssdk=v2", bucket.Bucket, args.Region)
 	b.StateKeyARN = stateKey.Arn
-	b.SecretsKeyARN = secretsKey.Arn
-	b.SecretsProvider = pulumi.Sprintf("awskms://alias/%s?region=%s", args.SecretsKeyAlias, args.Region)
+	b.SecretsKeyARNs = keyARNs.ToStringMapOutput()
+	b.SecretsProviders = providers.ToStringMapOutput()
 	b.GitHubOIDCProviderARN = pulumi.String("").ToStringOutput()
 	b.PreviewRoleARN = pulumi.String("").ToStringOutput()
 	b.DeployRoleARNs = pulumi.StringMap{}.ToStringMapOutput()
 
 	if args.GitHubRepository != "" {
-		if err := b.githubRoles(ctx, name, args, bucket, stateKey, secretsKey); err != nil {
+		if err := b.githubRoles(ctx, name, args, bucket, stateKey, secretsKeys); err != nil {
 			return nil, err
 		}
 	}
@@ -322,8 +354,8 @@ func NewBackend(ctx *pulumi.Context, name string, in *Args, opts ...pulumi.Resou
 		"bucketName":            b.BucketName,
 		"backendUrl":            b.BackendURL,
 		"stateKeyArn":           b.StateKeyARN,
-		"secretsKeyArn":         b.SecretsKeyARN,
-		"secretsProvider":       b.SecretsProvider,
+		"secretsKeyArns":        b.SecretsKeyARNs,
+		"secretsProviders":      b.SecretsProviders,
 		"githubOidcProviderArn": b.GitHubOIDCProviderARN,
 		"previewRoleArn":        b.PreviewRoleARN,
 		"deployRoleArns":        b.DeployRoleARNs,
@@ -332,7 +364,7 @@ func NewBackend(ctx *pulumi.Context, name string, in *Args, opts ...pulumi.Resou
 
 // githubRoles declares the GitHub OIDC provider (unless reused), a deploy
 // role per environment and the pull request preview role.
-func (b *Backend) githubRoles(ctx *pulumi.Context, name string, args Args, bucket *s3.BucketV2, stateKey, secretsKey *kms.Key) error {
+func (b *Backend) githubRoles(ctx *pulumi.Context, name string, args Args, bucket *s3.BucketV2, stateKey *kms.Key, secretsKeys map[string]*kms.Key) error {
 	parent := pulumi.Parent(b)
 	providerARN := pulumi.String(args.GitHubOIDCProviderARN).ToStringOutput()
 	if args.GitHubOIDCProviderARN == "" {
@@ -350,7 +382,9 @@ func (b *Backend) githubRoles(ctx *pulumi.Context, name string, args Args, bucke
 	}
 	b.GitHubOIDCProviderARN = providerARN
 
-	role := func(suffix, subject string, managed []string, access func(bucketARN string, keyARNs []string) policydoc.Document) (*iam.Role, error) {
+	// role makes a role for subject that may use the state key and the
+	// secrets keys of envs.
+	role := func(suffix, subject string, envs []string, managed []string, access func(bucketARN string, keyARNs []string) policydoc.Document) (*iam.Role, error) {
 		r, err := iam.NewRole(ctx, name+"-"+suffix, &iam.RoleArgs{
 			Name: pulumi.Sprintf("%s-%s", args.NamePrefix, suffix),
 			AssumeRolePolicy: providerARN.ApplyT(func(arn string) string {
@@ -366,8 +400,8 @@ func (b *Backend) githubRoles(ctx *pulumi.Context, name string, args Args, bucke
 		}
 		if _, err := iam.NewRolePolicy(ctx, name+"-"+suffix+"-state", &iam.RolePolicyArgs{
 			Role: r.Name,
-			Policy: pulumi.All(bucket.Arn, stateKey.Arn, secretsKey.Arn).ApplyT(func(v []any) string {
-				return access(v[0].(string), []string{v[1].(string), v[2].(string)}).JSON()
+			Policy: pulumi.All(bucket.Arn, stateKey.Arn, keysOf(secretsKeys, envs)).ApplyT(func(v []any) string {
+				return access(v[0].(string), append([]string{v[1].(string)}, v[2].([]string)...)).JSON()
 			}).(pulumi.StringOutput),
 		}, parent); err != nil {
 			return nil, err
@@ -387,7 +421,7 @@ func (b *Backend) githubRoles(ctx *pulumi.Context, name string, args Args, bucke
 	envs := append([]string(nil), args.Environments...)
 	sort.Strings(envs)
 	for _, env := range envs {
-		r, err := role("deploy-"+env, fmt.Sprintf("repo:%s:environment:%s", args.GitHubRepository, env), args.DeployPolicyARNs, StateReadWritePolicy)
+		r, err := role("deploy-"+env, fmt.Sprintf("repo:%s:environment:%s", args.GitHubRepository, env), []string{env}, args.DeployPolicyARNs, StateReadWritePolicy)
 		if err != nil {
 			return err
 		}
@@ -395,12 +429,21 @@ func (b *Backend) githubRoles(ctx *pulumi.Context, name string, args Args, bucke
 	}
 	b.DeployRoleARNs = deploy.ToStringMapOutput()
 
-	preview, err := role("preview", fmt.Sprintf("repo:%s:pull_request", args.GitHubRepository), []string{ReadOnlyAccess}, StatePreviewPolicy)
+	preview, err := role("preview", fmt.Sprintf("repo:%s:pull_request", args.GitHubRepository), args.PreviewEnvironments, []string{ReadOnlyAccess}, StatePreviewPolicy)
 	if err != nil {
 		return err
 	}
 	b.PreviewRoleARN = preview.Arn
 	return nil
+}
+
+// keysOf is the ARNs of the secrets keys of envs, in order.
+func keysOf(keys map[string]*kms.Key, envs []string) pulumi.StringArrayOutput {
+	var arns pulumi.StringArray
+	for _, e := range envs {
+		arns = append(arns, keys[e].Arn)
+	}
+	return arns.ToStringArrayOutput()
 }
 
 // MaxSessionSeconds is the deploy and preview roles' longest session; the

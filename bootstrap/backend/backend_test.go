@@ -139,26 +139,34 @@ func TestStateBucket(t *testing.T) {
 func TestSecretsKey(t *testing.T) {
 	res := runStackFile(t, nil)
 	keys := res.OfType(keyType)
-	require.Len(t, keys, 2, "a state key and a secrets key")
+	require.Len(t, keys, 4, "a state key and a secrets key per environment")
 	for _, k := range keys {
 		assert.True(t, k.Bool("enableKeyRotation"), k.Name)
 		assert.True(t, k.Protect, k.Name)
 		assert.Equal(t, 30.0, k.Number("deletionWindowInDays"), k.Name)
 		assert.Empty(t, k.String("policy"), "%s: AWS default key policy (account root), no * principal", k.Name)
 	}
-	var alias *harness.Resource
-	for _, a := range res.OfType(aliasType) {
-		if a.String("name") == "alias/platform-pulumi-secrets" {
-			alias = &a
+	targets := map[string]bool{}
+	for _, env := range []string{"dev", "staging", "prod"} {
+		var alias *harness.Resource
+		for _, a := range res.OfType(aliasType) {
+			if a.String("name") == "alias/platform-pulumi-secrets-"+env {
+				alias = &a
+			}
 		}
+		require.NotNil(t, alias, "the alias stack %s names in awskms://", env)
+		assert.True(t, alias.Protect)
+		target, ok := res.ByID(alias.String("targetKeyId"))
+		require.True(t, ok)
+		assert.Equal(t, keyType, target.Type)
+		targets[target.URN] = true
 	}
-	require.NotNil(t, alias, "the alias stacks name in awskms://")
-	assert.True(t, alias.Protect)
-	target, ok := res.ByID(alias.String("targetKeyId"))
-	require.True(t, ok)
-	assert.Equal(t, keyType, target.Type)
-
-	assert.Equal(t, "awskms://alias/platform-pulumi-secrets?region=eu-west-1", res.Outputs["secretsProvider"].Value)
+	assert.Len(t, targets, 3, "one key per environment")
+	assert.Equal(t, map[string]string{
+		"dev":     "awskms://alias/platform-pulumi-secrets-dev?region=eu-west-1",
+		"staging": "awskms://alias/platform-pulumi-secrets-staging?region=eu-west-1",
+		"prod":    "awskms://alias/platform-pulumi-secrets-prod?region=eu-west-1",
+	}, res.Outputs["secretsProviders"].Value)
 	assert.Equal(t, "s3://example-org-platform-pulumi-state?region=eu-west-1&awssdk=v2", res.Outputs["backendUrl"].Value)
 }
 
@@ -201,6 +209,10 @@ func TestGitHubRoles(t *testing.T) {
 		"platform-deploy-prod":    "repo:example-org/platform:environment:prod",
 		"platform-preview":        "repo:example-org/platform:pull_request",
 	}
+	keyNames := map[string]string{} // mock key ARN -> which key
+	for _, k := range res.OfType(keyType) {
+		keyNames["arn:aws:kms:eu-west-1:"+harness.MockAccount+":key/"+k.ID] = strings.TrimPrefix(k.Name, "backend-")
+	}
 	roles := res.OfType(roleType)
 	require.Len(t, roles, len(subjects))
 	for _, r := range roles {
@@ -231,11 +243,26 @@ func TestGitHubRoles(t *testing.T) {
 				}
 			}
 			require.Len(t, inline, 1, "state access")
-			var writes []string
+			var writes, keys []string
 			for _, st := range statements(t, inline[0].String("policy")) {
 				if contains(st.Action, "s3:PutObject") {
 					writes = append(writes, st.Resource...)
 				}
+				if contains(st.Action, "kms:Decrypt") {
+					keys = append(keys, st.Resource...)
+				}
+			}
+			var keyEnvs []string
+			for _, k := range keys {
+				keyEnvs = append(keyEnvs, keyNames[k])
+			}
+			switch {
+			case strings.HasSuffix(want, ":pull_request"):
+				// Any branch can assume it: never prod's secrets.
+				assert.ElementsMatch(t, []string{"state", "secrets-dev", "secrets-staging"}, keyEnvs)
+			default:
+				env := want[strings.LastIndex(want, ":")+1:]
+				assert.ElementsMatch(t, []string{"state", "secrets-" + env}, keyEnvs, "only its own environment's secrets")
 			}
 			if strings.HasSuffix(want, ":pull_request") {
 				assert.Equal(t, []string{backend.ReadOnlyAccess}, managed, "a preview changes nothing")

@@ -17,7 +17,7 @@ const Project = "platform-bootstrap"
 // prefix.
 var KnownKeys = []string{
 	"stateBucketName", "namePrefix", "secretsKeyAlias", "noncurrentVersionDays",
-	"githubRepository", "githubOidcProviderArn", "environments", "deployPolicyArns", "tags",
+	"githubRepository", "githubOidcProviderArn", "environments", "previewEnvironments", "deployPolicyArns", "tags",
 }
 
 // ConfigSource is where Run reads configuration (the Pulumi context, or a
@@ -54,6 +54,7 @@ func LoadArgs(get ConfigSource) (*Args, error) {
 		}
 	}
 	object("environments", &a.Environments, "a list of GitHub environment names")
+	object("previewEnvironments", &a.PreviewEnvironments, "a list of environments pull requests preview (a subset of environments)")
 	object("deployPolicyArns", &a.DeployPolicyARNs, "a list of IAM policy ARNs")
 	object("tags", &a.Tags, "a map of strings")
 	if a.BucketName == "" {
@@ -77,8 +78,8 @@ func Run(ctx *pulumi.Context) error {
 	ctx.Export("bucketName", b.BucketName)
 	ctx.Export("backendUrl", b.BackendURL)
 	ctx.Export("stateKeyArn", b.StateKeyARN)
-	ctx.Export("secretsKeyArn", b.SecretsKeyARN)
-	ctx.Export("secretsProvider", b.SecretsProvider)
+	ctx.Export("secretsKeyArns", b.SecretsKeyARNs)
+	ctx.Export("secretsProviders", b.SecretsProviders)
 	if args.GitHubRepository != "" {
 		ctx.Export("githubOidcProviderArn", b.GitHubOIDCProviderARN)
 		ctx.Export("previewRoleArn", b.PreviewRoleARN)

@@ -7,6 +7,7 @@
 //	go run ./cmd/plan -stack prod -out DIR    # Kubernetes objects as YAML files,
 //	                                          # each Helm release rendered under DIR/charts/<release>/
 //	go run ./cmd/plan -stack prod -strict     # exit 1 on a failed baseline check
+//	go run ./cmd/plan -stack prod -deploy     # also exit 1 on example values (the deploy workflow)
 //
 // Both outputs include the security baseline checks, the monthly cost
 // estimate and the deploy-time estimate (critical path).
@@ -75,6 +76,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	out := fs.String("out", "", "write the declared Kubernetes objects as YAML under this directory")
 	strict := fs.Bool("strict", false, "exit 1 when any security baseline check fails")
 	charts := fs.String("charts", "", "static Helm chart repository (index.yaml and archives) -json and -out render the releases from; default $"+ChartsDirEnv+" or DIR/../shared/charts when present")
+	deploy := fs.Bool("deploy", false, "the stack is about to be deployed: exit 1 when it holds example values (documentation account ids, CIDR blocks, domains, zone ids)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -138,9 +140,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 		for _, f := range failed {
 			fmt.Fprintf(stderr, "plan: check failed: %s\n", f)
 		}
-		return 1
+		code = 1
 	}
-	return 0
+	if examples := stacks.Placeholders(st.Config); *deploy && len(examples) > 0 {
+		for _, e := range examples {
+			fmt.Fprintf(stderr, "plan: stack %s is not ready to deploy: %s\n", *stack, e)
+		}
+		code = 1
+	}
+	return code
 }
 
 // printSummary prints the baseline checks, the cost estimate and the

@@ -229,6 +229,7 @@ func TestStrictFailsOnAFailedCheck(t *testing.T) {
   aws:region: eu-west-1
   platform:environment: dev
   platform:availabilityZones: [eu-west-1a, eu-west-1b]
+  platform:adminRoleArns: [arn:aws:iam::210987654321:role/platform-deploy-dev]
   platform:endpointPublicAccess: true
   platform:publicAccessCidrs: [0.0.0.0/0]
 `)
@@ -242,4 +243,33 @@ func TestStrictFailsOnAFailedCheck(t *testing.T) {
 		code, _, stderr := plan(t, "-dir", repoRoot, "-stack", stack, "-strict")
 		assert.Equal(t, 0, code, "%s passes the baseline: %s", stack, stderr)
 	}
+}
+
+// The committed stack files are examples: -deploy (the deploy workflow)
+// refuses their documentation account ids, CIDR blocks, domains and zone
+// ids, naming each key; a stack with real values passes.
+func TestDeployRefusesExampleValues(t *testing.T) {
+	for _, stack := range []string{"dev", "staging", "prod"} {
+		code, _, stderr := plan(t, "-dir", repoRoot, "-stack", stack, "-strict", "-deploy")
+		assert.Equal(t, 1, code, stack)
+		for _, key := range []string{"platform:adminRoleArns[0]", "platform:publicAccessCidrs[0]", "platform:domain", "platform:routing.hostedZoneId"} {
+			assert.Contains(t, stderr, "not ready to deploy: "+key+":", "%s: %s", stack, key)
+		}
+	}
+	code, _, stderr := plan(t, "-dir", repoRoot, "-stack", "prod", "-strict", "-deploy")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, `platform:viewerRoleArns[0]: "arn:aws:iam::111122223333:role/platform-preview" is an example value`)
+
+	dir := writeStack(t, "real", `config:
+  aws:region: eu-west-1
+  platform:environment: dev
+  platform:availabilityZones: [eu-west-1a, eu-west-1b]
+  platform:adminRoleArns: [arn:aws:iam::210987654321:role/platform-deploy-dev]
+  platform:endpointPublicAccess: true
+  platform:publicAccessCidrs: [52.12.0.0/24]
+  platform:domain: dev.acme-payments.io
+`)
+	code, _, stderr = plan(t, "-dir", dir, "-stack", "real", "-strict", "-deploy")
+	assert.Equal(t, 0, code, stderr)
+	assert.NotContains(t, stderr, "not ready to deploy")
 }

@@ -32,6 +32,13 @@ const (
 	clusterViewPolicy  = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy"
 )
 
+// ServiceCIDR is the clusters' Kubernetes service range, set explicitly
+// (EKS would otherwise pick 10.100.0.0/16 or 172.20.0.0/16 from the VPC's
+// range) so the `kubernetes` Service address that network policies must
+// allow is known when the program runs: 172.20.0.1. The VPC must not
+// overlap it.
+const ServiceCIDR = "172.20.0.0/16"
+
 // NodeRoleManagedPolicies are the only policies on the node role: the VPC CNI
 // gets its own workload role, so nodes do not hold network permissions.
 var NodeRoleManagedPolicies = []string{workerPolicyARN, ecrPullPolicyARN}
@@ -52,7 +59,10 @@ type Args struct {
 	EndpointPublicAccess bool
 	// PublicAccessCIDRs may reach the public endpoint. Required when it is on.
 	PublicAccessCIDRs []string
-	// AdminRoleARNs get cluster-admin through EKS access entries. Default none.
+	// AdminRoleARNs get cluster-admin through EKS access entries. Required,
+	// and it must include the role that runs `pulumi up` (the CI deploy
+	// role): the cluster creator gets no implicit entry (see NewCluster), so
+	// the platform layer reaches the API through this list only.
 	AdminRoleARNs []string
 	// ViewerRoleARNs get read-only access (AmazonEKSViewPolicy) through EKS
 	// access entries: for `pulumi preview` in pull requests. Default none.
@@ -80,7 +90,11 @@ type ZoneSubnet struct {
 
 // NodeArgs shapes each managed node group. Sizes are per AZ.
 type NodeArgs struct {
-	// InstanceTypes, all of one CPU architecture. Default [m5.large].
+	// InstanceTypes, all of one CPU architecture. Default [m5.large]. One
+	// type goes into the launch template, so changing it rolls the nodes
+	// (a new template version); several (for spot capacity) must sit on the
+	// node group, where a change replaces the group (ForceNew in the
+	// provider), which `protect` refuses in prod.
 	InstanceTypes []string
 	// CapacityType: ON_DEMAND or SPOT. Default ON_DEMAND.
 	CapacityType string
@@ -173,6 +187,9 @@ func (a *Args) validate() error {
 	}
 	if a.Region == "" {
 		errs = append(errs, "Region is required")
+	}
+	if len(a.AdminRoleARNs) == 0 {
+		errs = append(errs, "AdminRoleARNs is empty: list at least the role that runs `pulumi up`, the only way the platform layer reaches the API")
 	}
 	if len(a.Subnets) < 2 {
 		errs = append(errs, fmt.Sprintf("at least 2 subnets in distinct AZs are required, got %d", len(a.Subnets)))
@@ -299,12 +316,20 @@ func NewCluster(ctx *pulumi.Context, name string, in *Args, opts ...pulumi.Resou
 			Resources: pulumi.ToStringArray([]string{"secrets"}),
 		},
 		EnabledClusterLogTypes: pulumi.ToStringArray(ControlPlaneLogTypes),
+		KubernetesNetworkConfig: &eks.ClusterKubernetesNetworkConfigArgs{
+			ServiceIpv4Cidr: pulumi.String(ServiceCIDR),
+			IpFamily:        pulumi.String("ipv4"),
+		},
 		AccessConfig: &eks.ClusterAccessConfigArgs{
 			// Access entries only: the aws-auth ConfigMap is not read.
 			AuthenticationMode: pulumi.String("API"),
-			// The identity running Pulumi must reach the API to deploy the
-			// platform layer; admins from config get their own entries below.
-			BootstrapClusterCreatorAdminPermissions: pulumi.Bool(true),
+			// No implicit entry for the identity running Pulumi: EKS would
+			// create one, and the same role listed in AdminRoleARNs (the
+			// documented setup) then fails with 409 ResourceInUseException
+			// after the cluster exists (aws/eks-distro#2805,
+			// terraform-aws-eks#2968, which made the same choice in v20).
+			// Every admin, the deployer included, is an explicit entry below.
+			BootstrapClusterCreatorAdminPermissions: pulumi.Bool(false),
 		},
 		// Stay in standard support: extended support costs 6x per hour.
 		UpgradePolicy: &eks.ClusterUpgradePolicyArgs{SupportType: pulumi.String("STANDARD")},
@@ -506,12 +531,18 @@ func newNodeGroups(ctx *pulumi.Context, name string, args *Args, cl *eks.Cluster
 		deps = append(deps, att)
 	}
 
-	n := args.Nodes
 	tagSpec := func(kind string) ec2.LaunchTemplateTagSpecificationInput {
 		return &ec2.LaunchTemplateTagSpecificationArgs{ResourceType: pulumi.String(kind), Tags: args.awsTags(args.Name + "-node")}
 	}
+	n := args.Nodes
+	var ltType pulumi.StringPtrInput
+	groupTypes := pulumi.ToStringArray(n.InstanceTypes)
+	if len(n.InstanceTypes) == 1 {
+		ltType, groupTypes = pulumi.String(n.InstanceTypes[0]), nil
+	}
 	lt, err := ec2.NewLaunchTemplate(ctx, name+"-node", &ec2.LaunchTemplateArgs{
-		Description: pulumi.Sprintf("EKS managed nodes of %s", args.Name),
+		Description:  pulumi.Sprintf("EKS managed nodes of %s", args.Name),
+		InstanceType: ltType,
 		// Pods must not reach the node's credentials: tokens required, and
 		// one hop means a container's packets never get an answer.
 		MetadataOptions: &ec2.LaunchTemplateMetadataOptionsArgs{
@@ -568,7 +599,7 @@ func newNodeGroups(ctx *pulumi.Context, name string, args *Args, cl *eks.Cluster
 			NodeRoleArn:   nodeRole.Arn,
 			SubnetIds:     pulumi.StringArray{s.ID},
 			AmiType:       pulumi.String(amiType),
-			InstanceTypes: pulumi.ToStringArray(n.InstanceTypes),
+			InstanceTypes: groupTypes,
 			CapacityType:  pulumi.String(n.CapacityType),
 			ScalingConfig: &eks.NodeGroupScalingConfigArgs{
 				MinSize: pulumi.Int(n.MinSize), DesiredSize: pulumi.Int(n.DesiredSize), MaxSize: pulumi.Int(n.MaxSize),

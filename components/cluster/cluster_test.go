@@ -13,8 +13,9 @@ import (
 
 func args() *cluster.Args {
 	return &cluster.Args{
-		Name:   "c",
-		Region: "eu-west-1",
+		Name:          "c",
+		Region:        "eu-west-1",
+		AdminRoleARNs: []string{"arn:aws:iam::111122223333:role/deploy"},
 		Subnets: []cluster.ZoneSubnet{
 			{Zone: "eu-west-1a", ID: pulumi.String("subnet-a")},
 			{Zone: "eu-west-1b", ID: pulumi.String("subnet-b")},

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/cnplatform/platform/components/namespace"
 )
 
 // Agents that can ship the logs.
@@ -23,8 +25,16 @@ const (
 // Agents lists the allowed values of Args.Agent.
 var Agents = []string{FluentBit, Fluentd}
 
-// LogScale's Elasticsearch-compatible bulk ingest endpoint.
-const IngestPath = "/api/v1/ingest/elastic-bulk"
+// LogScale documents two Elastic Bulk endpoints on its base URL,
+// /api/v1/ingest/elastic-bulk and /_bulk ("LogScale URLs and Endpoints",
+// https://library.humio.com/falcon-logscale-cloud/endpoints.html).
+const (
+	// IngestPath is the first; the Fluentd pipeline sets it as its path.
+	IngestPath = "/api/v1/ingest/elastic-bulk"
+	// BulkPath is the second, the one Fluent Bit's es output reaches: it
+	// appends /_bulk to its `path`, which is therefore left empty.
+	BulkPath = "/_bulk"
+)
 
 // IngestUser is the user name LogScale expects beside an ingest token on
 // its Elasticsearch bulk API (the token is the password).
@@ -39,7 +49,6 @@ const (
 	DefaultFluentBitMemoryMiB   = 100
 	DefaultFluentdMemoryMiB     = 512
 	DefaultBufferHostPath       = "/var/lib/platform-logging"
-	DefaultAPIServerPort        = 443
 	DefaultPriorityClassName    = "system-node-critical"
 	DefaultIngestTokenSecretKey = "token"
 	// chunkMiB is the size Fluent Bit gives a chunk (about 2 MB), which is
@@ -96,10 +105,10 @@ type Args struct {
 	// Monitoring is the resource that installs the Prometheus Operator CRDs;
 	// the ServiceMonitor depends on it. Default none.
 	Monitoring pulumi.Resource
-	// APIServerPort is the port the Kubernetes API server listens on behind
-	// the `kubernetes` Service (443 on EKS, 6443 on kind), allowed as egress
-	// so the agent can read pod metadata. Default 443.
-	APIServerPort int
+	// APIServer is where the agent reads pod metadata from (the platform's
+	// one API-server rule). Default any address on 443
+	// (namespace.AnyAPIServer); on EKS pass namespace.EKSAPIServer.
+	APIServer *namespace.APIServer
 	// PriorityClassName of the agent pods. Default system-node-critical, so
 	// the agent is the last thing evicted from a node under pressure.
 	PriorityClassName string
@@ -143,8 +152,9 @@ func (a *Args) withDefaults() Args {
 			out.CPURequestMilli = 100
 		}
 	}
-	if out.APIServerPort == 0 {
-		out.APIServerPort = DefaultAPIServerPort
+	if out.APIServer == nil {
+		anyAPI := namespace.AnyAPIServer(443)
+		out.APIServer = &anyAPI
 	}
 	if out.PriorityClassName == "" {
 		out.PriorityClassName = DefaultPriorityClassName
@@ -152,11 +162,26 @@ func (a *Args) withDefaults() Args {
 	return out
 }
 
+// Buffer sizing. LogRateKiBPerSecond is log volume as the node's files hold
+// it, but the buffer holds records: each line parsed and carrying the
+// Kubernetes metadata and cluster field the filters add, so a line takes
+// more room in the buffer than in its file. These two constants are
+// measured with the real agent (validation/logagent, docs/logging.md
+// "Measured"), which fails when the measurement drifts from them.
+const (
+	// SizingLineBytes is the average container log line the sizing
+	// assumes, CRI prefix included.
+	SizingLineBytes = 200
+	// BufferBytesPerLine is what such a line takes in Fluent Bit's
+	// filesystem buffer, counted as storage.total_limit_size counts.
+	BufferBytesPerLine = 200
+)
+
 // BufferMiBFor is the disk buffer that holds minutes of logs at rateKiB
-// KiB/s, rounded up to a whole MiB.
+// KiB/s of log files, rounded up to a whole MiB.
 func BufferMiBFor(rateKiB, minutes int) int {
-	kib := int64(rateKiB) * 60 * int64(minutes)
-	return int((kib + 1023) / 1024)
+	bytes := int64(rateKiB) * 1024 * 60 * int64(minutes) * BufferBytesPerLine / SizingLineBytes
+	return int((bytes + 1<<20 - 1) >> 20)
 }
 
 // MinutesBuffered is how many minutes of logs at rateKiB KiB/s a buffer of
@@ -165,7 +190,7 @@ func MinutesBuffered(bufferMiB, rateKiB int) float64 {
 	if rateKiB <= 0 {
 		return 0
 	}
-	return float64(bufferMiB) * 1024 / float64(rateKiB) / 60
+	return float64(bufferMiB) * 1024 * SizingLineBytes / BufferBytesPerLine / float64(rateKiB) / 60
 }
 
 var (
@@ -255,8 +280,8 @@ func (a *Args) validate() error {
 			add("ExcludeNamespaces: %q is the agent's own namespace; its errors must reach LogScale", ns)
 		}
 	}
-	if a.APIServerPort < 1 || a.APIServerPort > 65535 {
-		add("APIServerPort %d is not a TCP port", a.APIServerPort)
+	if err := a.APIServer.Validate(); err != nil {
+		add("%v", err)
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("logging: %s", strings.Join(errs, "; "))
@@ -273,4 +298,21 @@ func maxChunksUp(memoryLimitMiB int) int {
 		n = 4
 	}
 	return n
+}
+
+// schedulerBase is the shortest retry wait (seconds, plus Fluent Bit's own
+// second): a blip is retried within 3-5 s.
+const schedulerBase = 2
+
+// schedulerCap is the longest a failed chunk waits between tries (seconds),
+// sized from the outage the buffer is sized for. Once LogScale is back,
+// every chunk is tried again within the cap, so catching up takes the cap
+// plus the time to send the backlog. A longer outage fills more chunks,
+// each tried about twice per cap while LogScale is away: the cap grows
+// with the outage (one second per four minutes of it), so a full buffer's
+// retries and the catch-up of many nodes are spread over more time, up to
+// 30 s so that an outage of a minute or more is caught up in less time
+// than it lasted. At least 10 s.
+func schedulerCap(outageMinutes int) int {
+	return min(max(outageMinutes/4, 10), 30)
 }

@@ -156,18 +156,17 @@ func NewLogging(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 		return &networkingv1.NetworkPolicyPortArgs{Protocol: pulumi.String("TCP"), Port: pulumi.Int(port)}
 	}
 	_, logScalePort, _ := ParseLogScaleURL(a.LogScaleURL)
-	egressPorts := networkingv1.NetworkPolicyPortArray{tcp(logScalePort)}
-	if a.APIServerPort != logScalePort {
-		egressPorts = append(egressPorts, tcp(a.APIServerPort))
-	}
-	// LogScale is outside the cluster and the API server's addresses are not
-	// known when the program runs, so egress is open by port, not address.
+	// LogScale is outside the cluster (its addresses change): egress to it
+	// is open by port; the API server by the platform's one rule.
 	egress, err := networkingv1.NewNetworkPolicy(ctx, name+"-allow-egress", &networkingv1.NetworkPolicyArgs{
 		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String("allow-logscale-and-apiserver"), Namespace: ns.Name, Labels: labels},
 		Spec: &networkingv1.NetworkPolicySpecArgs{
 			PodSelector: agentPods,
 			PolicyTypes: pulumi.ToStringArray([]string{"Egress"}),
-			Egress:      networkingv1.NetworkPolicyEgressRuleArray{&networkingv1.NetworkPolicyEgressRuleArgs{Ports: egressPorts}},
+			Egress: networkingv1.NetworkPolicyEgressRuleArray{
+				&networkingv1.NetworkPolicyEgressRuleArgs{Ports: networkingv1.NetworkPolicyPortArray{tcp(logScalePort)}},
+				a.APIServer.EgressRule(),
+			},
 		},
 	}, parent)
 	if err != nil {
@@ -202,12 +201,30 @@ func NewLogging(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 	}
 
 	// Our own ServiceMonitor rather than the chart's: it must wait for the
-	// Prometheus Operator CRDs, which the chart cannot depend on.
-	deps := []pulumi.Resource{release}
+	// Prometheus Operator CRDs, which the chart cannot depend on; without
+	// monitoring the CRD does not exist, so neither does the ServiceMonitor.
 	if a.Monitoring != nil {
-		deps = append(deps, a.Monitoring)
+		if err := newServiceMonitor(ctx, name, a, r, ns, []pulumi.Resource{release, a.Monitoring}, parent); err != nil {
+			return nil, err
+		}
 	}
-	if _, err := apiextensions.NewCustomResource(ctx, name+"-servicemonitor", &apiextensions.CustomResourceArgs{
+
+	if err := ctx.RegisterResourceOutputs(l, pulumi.Map{
+		"agent":                 pulumi.String(l.Agent),
+		"namespace":             l.Namespace,
+		"configMapName":         l.ConfigMapName,
+		"ingestTokenSecretName": l.IngestTokenSecretName,
+		"metricsPath":           pulumi.String(l.MetricsPath),
+		"bufferMiB":             pulumi.Int(l.BufferMiB),
+	}); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// newServiceMonitor declares the agent's ServiceMonitor after deps.
+func newServiceMonitor(ctx *pulumi.Context, name string, a Args, r *Rendered, ns *namespace.Namespace, deps []pulumi.Resource, parent pulumi.ResourceOption) error {
+	_, err := apiextensions.NewCustomResource(ctx, name+"-servicemonitor", &apiextensions.CustomResourceArgs{
 		ApiVersion: pulumi.String("monitoring.coreos.com/v1"),
 		Kind:       pulumi.String("ServiceMonitor"),
 		Metadata: &metav1.ObjectMetaArgs{
@@ -237,19 +254,6 @@ func NewLogging(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 				}},
 			}},
 		}},
-	}, parent, pulumi.DependsOn(deps)); err != nil {
-		return nil, err
-	}
-
-	if err := ctx.RegisterResourceOutputs(l, pulumi.Map{
-		"agent":                 pulumi.String(l.Agent),
-		"namespace":             l.Namespace,
-		"configMapName":         l.ConfigMapName,
-		"ingestTokenSecretName": l.IngestTokenSecretName,
-		"metricsPath":           pulumi.String(l.MetricsPath),
-		"bufferMiB":             pulumi.Int(l.BufferMiB),
-	}); err != nil {
-		return nil, err
-	}
-	return l, nil
+	}, parent, pulumi.DependsOn(deps))
+	return err
 }

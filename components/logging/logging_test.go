@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cnplatform/platform/components/logging"
+	"github.com/cnplatform/platform/components/namespace"
 	"github.com/cnplatform/platform/tests/harness"
 )
 
@@ -159,7 +160,8 @@ func TestTokenLivesOnlyInASecret(t *testing.T) {
 
 func TestDeclaresTheAgentAndItsSurroundings(t *testing.T) {
 	a := baseArgs()
-	a.APIServerPort = 6443
+	api := namespace.AnyAPIServer(6443)
+	a.APIServer = &api
 	res := deploy(t, a)
 
 	releases := res.OfType("kubernetes:helm.sh/v3:Release")
@@ -204,9 +206,11 @@ func TestDeclaresTheAgentAndItsSurroundings(t *testing.T) {
 	}
 	egress := policies["allow-logscale-and-apiserver"]
 	require.NotEmpty(t, egress.URN)
+	assert.Equal(t, float64(443), egress.Number("spec", "egress", "0", "ports", "0", "port"), "LogScale")
+	assert.Equal(t, "0.0.0.0/0", egress.String("spec", "egress", "1", "to", "0", "ipBlock", "cidr"), "the API server rule")
 	var ports []float64
 	for i := range 2 {
-		ports = append(ports, egress.Number("spec", "egress", "0", "ports", string(rune('0'+i)), "port"))
+		ports = append(ports, egress.Number("spec", "egress", "1", "ports", string(rune('0'+i)), "port"))
 	}
 	assert.ElementsMatch(t, []float64{443, 6443}, ports)
 	scrape := policies["allow-metrics-scrape"]
@@ -254,4 +258,22 @@ func mentions(v resource.PropertyValue, s string) bool {
 		}
 	}
 	return false
+}
+
+// Without monitoring (allowed outside prod) the Prometheus Operator CRDs do
+// not exist: no ServiceMonitor may be declared, or it fails to apply.
+func TestNoServiceMonitorWithoutMonitoring(t *testing.T) {
+	res, err := harness.Run("t", nil, nil, func(ctx *pulumi.Context) error {
+		prov, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{})
+		if err != nil {
+			return err
+		}
+		a := baseArgs()
+		a.IngestToken = pulumi.ToSecret(pulumi.String(token)).(pulumi.StringOutput)
+		_, err = logging.NewLogging(ctx, "logging", &a, pulumi.Provider(prov))
+		return err
+	})
+	require.NoError(t, err)
+	require.NotEmpty(t, res.OfType("kubernetes:helm.sh/v3:Release"))
+	assert.Empty(t, res.OfType("kubernetes:monitoring.coreos.com/v1:ServiceMonitor"))
 }

@@ -77,6 +77,10 @@ type Args struct {
 	ZoneSpread bool
 	// StorageClass of the volumes. Default "" (the cluster's default class).
 	StorageClass string
+	// RetainVolumes keeps the Prometheus and Alertmanager volume claims when
+	// the release is deleted (VolumeRetention). Default false: they go with
+	// it.
+	RetainVolumes bool
 	// Prometheus and Alertmanager sizing; defaults on their fields.
 	Prometheus   PrometheusArgs
 	Alertmanager AlertmanagerArgs
@@ -87,12 +91,16 @@ type Args struct {
 	Rules RuleArgs
 	// Secrets of the receivers. Default none.
 	Secrets ReceiverSecrets
-	// GrafanaAdminPassword: a secret output. Required.
+	// GrafanaAdminPassword: a secret output, stored in the grafana-admin
+	// Secret. Default none: the Grafana chart generates a password into
+	// its own Secret (fine for a throwaway cluster; set it everywhere else).
 	GrafanaAdminPassword pulumi.StringInput
-	// APIServerCIDRs: where the Kubernetes API is reached (operator,
-	// kube-state-metrics, Grafana's sidecar, service discovery). Default
-	// ["0.0.0.0/0"]; set the VPC CIDR on EKS.
-	APIServerCIDRs []string
+	// APIServer: where the Kubernetes API is reached (operator,
+	// kube-state-metrics, Grafana's sidecar, service discovery, the chart's
+	// admission-webhook Jobs) and calls the operator's webhook from.
+	// Default any address on 443 (namespace.AnyAPIServer); on EKS pass
+	// namespace.EKSAPIServer.
+	APIServer *namespace.APIServer
 	// ScrapeCIDRs: node addresses Prometheus scrapes (kubelet, node-exporter,
 	// kube-proxy) besides pods. Default ["0.0.0.0/0"]; set the VPC CIDR on EKS.
 	ScrapeCIDRs []string
@@ -149,8 +157,9 @@ func applyDefaults(a *Args) {
 	a.Rules.MonitoringNamespace = a.Namespace
 	a.Rules.ExpectedSeries = a.Prometheus.ExpectedSeries
 	a.Rules.defaults()
-	if len(a.APIServerCIDRs) == 0 {
-		a.APIServerCIDRs = []string{"0.0.0.0/0"}
+	if a.APIServer == nil {
+		anyAPI := namespace.AnyAPIServer(443)
+		a.APIServer = &anyAPI
 	}
 	if len(a.ScrapeCIDRs) == 0 {
 		a.ScrapeCIDRs = []string{"0.0.0.0/0"}
@@ -192,9 +201,6 @@ func validate(a *Args) error {
 	}
 	if a.Prometheus.ExpectedSeries < 1000 {
 		p = append(p, fmt.Sprintf("Prometheus.ExpectedSeries %d must be at least 1000", a.Prometheus.ExpectedSeries))
-	}
-	if a.GrafanaAdminPassword == nil {
-		p = append(p, "GrafanaAdminPassword is required (a secret)")
 	}
 	p = append(p, a.Rules.validate()...)
 	if len(p) > 0 {
@@ -250,23 +256,27 @@ func NewMonitoring(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.
 	if err != nil {
 		return nil, err
 	}
-	grafanaSecret, err := corev1.NewSecret(ctx, name+"-grafana-admin", &corev1.SecretArgs{
-		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(GrafanaAdminSecretName), Namespace: ns.Name, Labels: labels},
-		Type:     pulumi.String("Opaque"),
-		StringData: pulumi.StringMap{
-			secretKeyGrafanaUser:   pulumi.String("admin"),
-			secretKeyGrafanaPasswd: pulumi.ToSecret(a.GrafanaAdminPassword).(pulumi.StringOutput),
-		},
-	}, parent)
-	if err != nil {
-		return nil, err
+	secrets := []pulumi.Resource{receiversSecret}
+	if a.GrafanaAdminPassword != nil {
+		grafanaSecret, err := corev1.NewSecret(ctx, name+"-grafana-admin", &corev1.SecretArgs{
+			Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(GrafanaAdminSecretName), Namespace: ns.Name, Labels: labels},
+			Type:     pulumi.String("Opaque"),
+			StringData: pulumi.StringMap{
+				secretKeyGrafanaUser:   pulumi.String("admin"),
+				secretKeyGrafanaPasswd: pulumi.ToSecret(a.GrafanaAdminPassword).(pulumi.StringOutput),
+			},
+		}, parent)
+		if err != nil {
+			return nil, err
+		}
+		secrets = append(secrets, grafanaSecret)
 	}
 	policies, err := networkPolicies(ctx, name, &a, ns, nodeNS, parent)
 	if err != nil {
 		return nil, err
 	}
 
-	deps := append(append([]pulumi.Resource{ns, nodeNS, receiversSecret, grafanaSecret}, policies...), a.After...)
+	deps := append(append(append([]pulumi.Resource{ns, nodeNS}, secrets...), policies...), a.After...)
 	release, err := helmrelease.New(ctx, "kube-prometheus-stack", &helmrelease.Args{
 		Chart:     helmrelease.Chart{Repo: ChartRepo, Name: ChartName, Version: ChartVersion},
 		Namespace: ns.Name,

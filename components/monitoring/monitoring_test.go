@@ -177,12 +177,11 @@ func TestNetworkPoliciesAllowOnlyWhatMonitoringNeeds(t *testing.T) {
 
 func TestInvalidArgsRegisterNothing(t *testing.T) {
 	args := fullArgs()
-	args.GrafanaAdminPassword = nil
 	args.Prometheus.Retention = "two weeks"
 	args.Rules.LatencyThresholdMs = 300
 	res, _, err := runMonitoring(t, args)
 	require.Error(t, err)
-	for _, want := range []string{"GrafanaAdminPassword", `Prometheus.Retention "two weeks"`, "LatencyThresholdMs 300"} {
+	for _, want := range []string{`Prometheus.Retention "two weeks"`, "LatencyThresholdMs 300"} {
 		assert.Contains(t, err.Error(), want)
 	}
 	for _, r := range res.Resources {
@@ -205,4 +204,20 @@ func TestGeneratedFilesHoldNoSecrets(t *testing.T) {
 	assert.Contains(t, am, "routing_key_file:")
 	assert.Contains(t, am, "url_file: /etc/alertmanager/secrets/alertmanager-receivers/heartbeat-url")
 	assert.Contains(t, string(files["monitoring/alertmanager/secrets/alertmanager-receivers/slack-webhook-url"]), "placeholder")
+}
+
+// Without an admin password (local), Grafana uses the chart's generated
+// Secret: no grafana-admin Secret of ours, no existingSecret in the values.
+func TestGrafanaPasswordOptional(t *testing.T) {
+	args := fullArgs()
+	args.GrafanaAdminPassword = nil
+	res, _, err := runMonitoring(t, args)
+	require.NoError(t, err)
+	for _, r := range res.Resources {
+		if r.Type == "kubernetes:core/v1:Secret" {
+			assert.NotEqual(t, monitoring.GrafanaAdminSecretName, r.String("metadata", "name"))
+		}
+	}
+	assert.Empty(t, monitoring.ChartValues(args).Grafana.Admin.ExistingSecret)
+	assert.Equal(t, monitoring.GrafanaAdminSecretName, monitoring.ChartValues(fullArgs()).Grafana.Admin.ExistingSecret)
 }

@@ -57,9 +57,7 @@ func networkPolicies(ctx *pulumi.Context, name string, a *Args, ns, nodeNS *name
 		{"allow-api-server", "allow-api-server", ns.Name, &networkingv1.NetworkPolicySpecArgs{
 			PodSelector: all,
 			PolicyTypes: pulumi.ToStringArray([]string{"Egress"}),
-			Egress: networkingv1.NetworkPolicyEgressRuleArray{&networkingv1.NetworkPolicyEgressRuleArgs{
-				To: blocks(a.APIServerCIDRs), Ports: tcp(443, 6443),
-			}},
+			Egress:      networkingv1.NetworkPolicyEgressRuleArray{a.APIServer.EgressRule()},
 		}},
 		// Prometheus scrapes pods in every namespace (their own policies
 		// admit it) and node ports: kubelet, node-exporter, kube-proxy.
@@ -84,9 +82,7 @@ func networkPolicies(ctx *pulumi.Context, name string, a *Args, ns, nodeNS *name
 		{"allow-operator-webhook", "allow-operator-webhook", ns.Name, &networkingv1.NetworkPolicySpecArgs{
 			PodSelector: selector(operatorPodLabels),
 			PolicyTypes: pulumi.ToStringArray([]string{"Ingress"}),
-			Ingress: networkingv1.NetworkPolicyIngressRuleArray{&networkingv1.NetworkPolicyIngressRuleArgs{
-				From: blocks(a.APIServerCIDRs), Ports: tcp(operatorWebhookPort),
-			}},
+			Ingress:     networkingv1.NetworkPolicyIngressRuleArray{a.APIServer.WebhookIngressRule(operatorWebhookPort)},
 		}},
 		// node-exporter runs on the host network, where most CNIs do not
 		// enforce policies; this states the intended single client anyway.

@@ -132,6 +132,7 @@ type PrometheusSpec struct {
 	Retention                               string                               `json:"retention"`
 	RetentionSize                           string                               `json:"retentionSize"`
 	StorageSpec                             VolumeClaimTemplate                  `json:"storageSpec"`
+	PersistentVolumeClaimRetentionPolicy    VolumeRetention                      `json:"persistentVolumeClaimRetentionPolicy"`
 	Resources                               podvalues.Resources                  `json:"resources"`
 	TopologySpreadConstraints               []podvalues.TopologySpreadConstraint `json:"topologySpreadConstraints,omitempty"`
 	SecurityContext                         podvalues.PodSecurityContext         `json:"securityContext"`
@@ -157,14 +158,36 @@ type AlertmanagerValues struct {
 
 // AlertmanagerSpec is `alertmanager.alertmanagerSpec` (the Alertmanager CR).
 type AlertmanagerSpec struct {
-	Replicas                  int                                  `json:"replicas"`
-	Retention                 string                               `json:"retention"`
-	Storage                   VolumeClaimTemplate                  `json:"storage"`
-	Resources                 podvalues.Resources                  `json:"resources"`
-	TopologySpreadConstraints []podvalues.TopologySpreadConstraint `json:"topologySpreadConstraints,omitempty"`
-	SecurityContext           podvalues.PodSecurityContext         `json:"securityContext"`
+	Replicas  int                 `json:"replicas"`
+	Retention string              `json:"retention"`
+	Storage   VolumeClaimTemplate `json:"storage"`
+	// PersistentVolumeClaimRetentionPolicy: see VolumeRetention.
+	PersistentVolumeClaimRetentionPolicy VolumeRetention                      `json:"persistentVolumeClaimRetentionPolicy"`
+	Resources                            podvalues.Resources                  `json:"resources"`
+	TopologySpreadConstraints            []podvalues.TopologySpreadConstraint `json:"topologySpreadConstraints,omitempty"`
+	SecurityContext                      podvalues.PodSecurityContext         `json:"securityContext"`
 	// Secrets are mounted at /etc/alertmanager/secrets/<name>.
 	Secrets []string `json:"secrets"`
+}
+
+// VolumeRetention is the StatefulSets' PersistentVolumeClaim retention
+// policy (Kubernetes 1.27+). StatefulSet claims outlive the StatefulSet by
+// default, so deleting the release (pulumi destroy) left the Prometheus and
+// Alertmanager EBS volumes billed. whenDeleted Delete removes the claims
+// (and, with the gp3 class's reclaimPolicy Delete, the volumes) with the
+// release; Retain keeps them, for prod, where losing the TSDB to a mistaken
+// delete costs more than a volume (docs/operations.md says how to remove
+// them). Scaling down always keeps claims: scaling up again reuses them.
+type VolumeRetention struct {
+	WhenDeleted string `json:"whenDeleted"`
+	WhenScaled  string `json:"whenScaled"`
+}
+
+func volumeRetention(retain bool) VolumeRetention {
+	if retain {
+		return VolumeRetention{WhenDeleted: "Retain", WhenScaled: "Retain"}
+	}
+	return VolumeRetention{WhenDeleted: "Delete", WhenScaled: "Retain"}
 }
 
 // OperatorValues is `prometheusOperator`.
@@ -307,6 +330,11 @@ func RetentionSize(volumeGiB int) string {
 // ChartValues builds the chart's values from defaulted Args.
 func ChartValues(a *Args) Values {
 	p, am := a.Prometheus, a.Alertmanager
+	admin := GrafanaAdmin{ExistingSecret: GrafanaAdminSecretName, UserKey: "admin-user", PasswordKey: "admin-password"}
+	if a.GrafanaAdminPassword == nil {
+		// The chart generates a password into its own Secret.
+		admin.ExistingSecret = ""
+	}
 	v := Values{
 		FullnameOverride: fullname,
 		CRDs:             Enabled{Enabled: true},
@@ -346,6 +374,7 @@ func ChartValues(a *Args) Values {
 				Retention:                               p.Retention,
 				RetentionSize:                           RetentionSize(p.VolumeSizeGiB),
 				StorageSpec:                             volume(a.StorageClass, p.VolumeSizeGiB),
+				PersistentVolumeClaimRetentionPolicy:    volumeRetention(a.RetainVolumes),
 				Resources:                               PrometheusResources(p.ExpectedSeries),
 				SecurityContext:                         nonRootPod(1000),
 				ServiceMonitorSelectorNilUsesHelmValues: false,
@@ -362,12 +391,13 @@ func ChartValues(a *Args) Values {
 			PodDisruptionBudget: pdb(am.Replicas),
 			Config:              AlertmanagerConfig(a.Routing),
 			AlertmanagerSpec: AlertmanagerSpec{
-				Replicas:        am.Replicas,
-				Retention:       "120h",
-				Storage:         volume(a.StorageClass, am.VolumeSizeGiB),
-				Resources:       small("50m", "128Mi", "256Mi"),
-				SecurityContext: nonRootPod(1000),
-				Secrets:         []string{ReceiversSecretName},
+				Replicas:                             am.Replicas,
+				Retention:                            "120h",
+				Storage:                              volume(a.StorageClass, am.VolumeSizeGiB),
+				PersistentVolumeClaimRetentionPolicy: volumeRetention(a.RetainVolumes),
+				Resources:                            small("50m", "128Mi", "256Mi"),
+				SecurityContext:                      nonRootPod(1000),
+				Secrets:                              []string{ReceiversSecretName},
 			},
 		},
 		PrometheusOperator: OperatorValues{
@@ -379,7 +409,7 @@ func ChartValues(a *Args) Values {
 		},
 		Grafana: GrafanaValues{
 			Enabled:         true,
-			Admin:           GrafanaAdmin{ExistingSecret: GrafanaAdminSecretName, UserKey: "admin-user", PasswordKey: "admin-password"},
+			Admin:           admin,
 			Resources:       small("100m", "256Mi", "512Mi"),
 			SecurityContext: nonRootPod(472),
 			// Grafana writes only to its data volume (/var/lib/grafana, an

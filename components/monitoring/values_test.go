@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"testing"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -14,6 +15,8 @@ func prodArgs() *Args {
 		Prometheus:   PrometheusArgs{Replicas: 2, Retention: "15d", VolumeSizeGiB: 100, ExpectedSeries: 1000000},
 		Alertmanager: AlertmanagerArgs{Replicas: 3},
 		Routing:      RoutingArgs{Slack: true, PagerDuty: true},
+		// Set in every cloud stack (stacks.SecretSettings).
+		GrafanaAdminPassword: pulumi.String("pw"),
 	}
 	applyDefaults(a)
 	a.Routing.Slack, a.Routing.PagerDuty = true, true
@@ -143,4 +146,17 @@ func TestAlertmanagerConfigInValuesReadsSecretsFromFiles(t *testing.T) {
 	assert.NotContains(t, s, `"routing_key":`)
 	assert.Equal(t, []any{"alertmanager-receivers"}, dig(m, "alertmanager", "alertmanagerSpec", "secrets"))
 	assert.Equal(t, "grafana-admin", dig(m, "grafana", "admin", "existingSecret"))
+}
+
+// StatefulSet claims outlive their StatefulSet unless its retention policy
+// says otherwise: without one, `pulumi destroy` leaves the volumes billed.
+func TestVolumeClaimsGoWithTheReleaseUnlessRetained(t *testing.T) {
+	a := &Args{}
+	v := ChartValues(a)
+	assert.Equal(t, "Delete", v.Prometheus.PrometheusSpec.PersistentVolumeClaimRetentionPolicy.WhenDeleted)
+	assert.Equal(t, "Delete", v.Alertmanager.AlertmanagerSpec.PersistentVolumeClaimRetentionPolicy.WhenDeleted)
+	a.RetainVolumes = true
+	v = ChartValues(a)
+	assert.Equal(t, "Retain", v.Prometheus.PrometheusSpec.PersistentVolumeClaimRetentionPolicy.WhenDeleted)
+	assert.Equal(t, "Retain", v.Alertmanager.AlertmanagerSpec.PersistentVolumeClaimRetentionPolicy.WhenDeleted)
 }

@@ -80,9 +80,10 @@ func newLoadBalancerController(ctx *pulumi.Context, r *Routing, a *Args, parent 
 		return nil, err
 	}
 	policies, err := networkPolicies(ctx, r, a, LoadBalancerControllerNamespace, ns, []policyRule{{
-		name:    "controller",
-		ingress: []peerPorts{{peer: webhookPeer(a), tcp: []int{9443}}, {peer: monitoringPeer(a), tcp: []int{8080}}},
-		egress:  []peerPorts{{peer: anywhere(), tcp: apiPorts(a)}},
+		name:        "controller",
+		webhookPort: 9443, apiServer: true,
+		ingress: []peerPorts{{peer: monitoringPeer(a), tcp: []int{8080}}},
+		egress:  []peerPorts{awsAPIs()},
 	}})
 	if err != nil {
 		return nil, err
@@ -108,15 +109,15 @@ func newLoadBalancerController(ctx *pulumi.Context, r *Routing, a *Args, parent 
 }
 
 func newExternalDNS(ctx *pulumi.Context, r *Routing, a *Args, parent pulumi.ResourceOption) (pulumi.Resource, error) {
-	aws := a.AWS
 	ns, err := newNamespace(ctx, "external-dns", ExternalDNSNamespace, parent)
 	if err != nil {
 		return nil, err
 	}
 	policies, err := networkPolicies(ctx, r, a, ExternalDNSNamespace, ns, []policyRule{{
-		name:    "controller",
-		ingress: []peerPorts{{peer: monitoringPeer(a), tcp: []int{7979}}},
-		egress:  []peerPorts{{peer: anywhere(), tcp: apiPorts(a)}},
+		name:      "controller",
+		apiServer: true,
+		ingress:   []peerPorts{{peer: monitoringPeer(a), tcp: []int{7979}}},
+		egress:    []peerPorts{awsAPIs()},
 	}})
 	if err != nil {
 		return nil, err
@@ -139,8 +140,17 @@ func newExternalDNS(ctx *pulumi.Context, r *Routing, a *Args, parent pulumi.Reso
 		Namespace: ns.Name,
 		// The owner id is the cluster name: unique per environment, so
 		// environments can share a zone without deleting each other's records.
-		Values: ExternalDNSValuesFor(a.Domain, aws.HostedZoneID, aws.ClusterName, aws.DNSPolicy, aws.Region),
+		Values: externalDNSValues(a),
 	}, parent, pulumi.DependsOn(deps))
+}
+
+// externalDNSValues are ExternalDNSValuesFor with the ServiceMonitor only
+// when the Prometheus Operator CRDs exist.
+func externalDNSValues(a *Args) ExternalDNSValues {
+	aws := a.AWS
+	v := ExternalDNSValuesFor(a.Domain, aws.HostedZoneID, aws.ClusterName, aws.DNSPolicy, aws.Region)
+	v.ServiceMonitor.Enabled = a.Monitoring != nil
+	return v
 }
 
 // newCertificates installs cert-manager, the ClusterIssuer and the wildcard
@@ -150,15 +160,16 @@ func newCertificates(ctx *pulumi.Context, r *Routing, a *Args, role *cluster.Wor
 	if err != nil {
 		return nil, err
 	}
-	egress := []peerPorts{{peer: anywhere(), tcp: apiPorts(a)}}
+	egress := []peerPorts{awsAPIs()}
 	if a.TLS.Mode == TLSACME {
 		// The DNS-01 self-check asks the zone's authoritative name servers
 		// directly, outside the cluster.
 		egress = append(egress, peerPorts{peer: anywhere(), tcp: []int{53}, udp: []int{53}})
 	}
 	policies, err := networkPolicies(ctx, r, a, CertManagerNamespace, ns, []policyRule{{
-		name:    "cert-manager",
-		ingress: []peerPorts{{peer: webhookPeer(a), tcp: []int{10250}}, {peer: monitoringPeer(a), tcp: []int{9402}}},
+		name:        "cert-manager",
+		webhookPort: 10250, apiServer: true,
+		ingress: []peerPorts{{peer: monitoringPeer(a), tcp: []int{9402}}},
 		egress:  egress,
 	}})
 	if err != nil {

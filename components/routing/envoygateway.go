@@ -158,18 +158,16 @@ func (envoyGateway) install(ctx *pulumi.Context, r *Routing, a *Args, parent pul
 			egress: []peerPorts{{peer: allNamespaces()}},
 		},
 		{
-			name: "controller", pods: envoyControllerLabels,
+			name: "controller", pods: envoyControllerLabels, webhookPort: envoyWebhookPort,
 			ingress: []peerPorts{
 				{peer: samePods(ProxyLabels), tcp: []int{envoyXDSPort}},
-				{peer: webhookPeer(a), tcp: []int{envoyWebhookPort}},
 				{peer: monitoringPeer(a), tcp: []int{envoyMetricsPort}},
 			},
 		},
 		{
 			// Everything but the proxies (controller, certgen job) talks to
 			// the API server.
-			name: "api-server", exceptPods: ProxyLabels,
-			egress: []peerPorts{{peer: anywhere(), tcp: apiPorts(a)}},
+			name: "api-server", exceptPods: ProxyLabels, apiServer: true,
 		},
 	})
 	if err != nil {
@@ -218,11 +216,19 @@ func (envoyGateway) install(ctx *pulumi.Context, r *Routing, a *Args, parent pul
 		return nil, err
 	}
 
-	var monitors []pulumi.Resource
-	monitorOpts := []pulumi.ResourceOption{parent, after}
-	if a.Monitoring != nil {
-		monitorOpts = append(monitorOpts, pulumi.DependsOn([]pulumi.Resource{a.Monitoring}))
+	inst := &installed{
+		parametersRef: map[string]any{
+			"group": "gateway.envoyproxy.io", "kind": "EnvoyProxy",
+			"name": envoyProxyName, "namespace": EnvoyGatewayNamespace,
+		},
+		dependsOn: []pulumi.Resource{release, ep},
+		namespace: EnvoyGatewayNamespace,
 	}
+	if a.Monitoring == nil {
+		// No Prometheus Operator CRDs: a PodMonitor would fail to apply.
+		return inst, nil
+	}
+	monitorOpts := []pulumi.ResourceOption{parent, after, pulumi.DependsOn([]pulumi.Resource{a.Monitoring})}
 	pm, err := newMonitor(ctx, "envoy-proxy", "PodMonitor", EnvoyGatewayNamespace, map[string]any{
 		"selector":            map[string]any{"matchLabels": anyMap(ProxyLabels)},
 		"podMetricsEndpoints": []any{map[string]any{"port": "metrics", "path": "/stats/prometheus", "interval": "30s"}},
@@ -237,17 +243,8 @@ func (envoyGateway) install(ctx *pulumi.Context, r *Routing, a *Args, parent pul
 	if err != nil {
 		return nil, err
 	}
-	monitors = append(monitors, pm, sm)
-
-	return &installed{
-		parametersRef: map[string]any{
-			"group": "gateway.envoyproxy.io", "kind": "EnvoyProxy",
-			"name": envoyProxyName, "namespace": EnvoyGatewayNamespace,
-		},
-		dependsOn: []pulumi.Resource{release, ep},
-		namespace: EnvoyGatewayNamespace,
-		monitors:  monitors,
-	}, nil
+	inst.monitors = []pulumi.Resource{pm, sm}
+	return inst, nil
 }
 
 func newMonitor(ctx *pulumi.Context, name, kind, ns string, spec map[string]any, opts ...pulumi.ResourceOption) (*apiextensions.CustomResource, error) {

@@ -22,12 +22,17 @@ type peerPorts struct {
 
 // policyRule is one NetworkPolicy: pods (all when empty; or all pods except
 // those carrying exceptPods) and their allowed ingress and egress.
+// apiServer adds the platform's one API-server egress rule
+// (namespace.APIServer); webhookPort, when set, lets the API server call
+// the admission webhook served there.
 type policyRule struct {
-	name       string
-	pods       map[string]string
-	exceptPods map[string]string
-	ingress    []peerPorts
-	egress     []peerPorts
+	name        string
+	pods        map[string]string
+	exceptPods  map[string]string
+	ingress     []peerPorts
+	egress      []peerPorts
+	apiServer   bool
+	webhookPort int
 }
 
 func anywhere() *networkingv1.NetworkPolicyPeerArgs {
@@ -48,19 +53,9 @@ func monitoringPeer(a *Args) *networkingv1.NetworkPolicyPeerArgs {
 	}}}
 }
 
-// webhookPeer is where the API server calls admission webhooks from: on EKS
-// the control plane's network interfaces in the VPC.
-func webhookPeer(a *Args) *networkingv1.NetworkPolicyPeerArgs {
-	return &networkingv1.NetworkPolicyPeerArgs{IpBlock: &networkingv1.IPBlockArgs{Cidr: pulumi.String(a.WebhookSourceCIDR)}}
-}
-
-// apiPorts: the API server, and on AWS the AWS APIs (STS, ELB, EC2, Route53).
-func apiPorts(a *Args) []int {
-	if a.APIServerPort == 443 {
-		return []int{443}
-	}
-	return []int{443, a.APIServerPort}
-}
+// awsAPIs are the AWS APIs (STS, ELB, EC2, Route53) and ACME servers: HTTPS
+// on the internet.
+func awsAPIs() peerPorts { return peerPorts{peer: anywhere(), tcp: []int{443}} }
 
 func ports(pp peerPorts) networkingv1.NetworkPolicyPortArray {
 	var out networkingv1.NetworkPolicyPortArray
@@ -102,24 +97,30 @@ func networkPolicies(ctx *pulumi.Context, r *Routing, a *Args, nsName string, ns
 	for _, rule := range rules {
 		spec := &networkingv1.NetworkPolicySpecArgs{PodSelector: selector(rule)}
 		var types []string
-		if len(rule.ingress) > 0 {
+		var ingress networkingv1.NetworkPolicyIngressRuleArray
+		if rule.webhookPort != 0 {
+			ingress = append(ingress, a.APIServer.WebhookIngressRule(rule.webhookPort))
+		}
+		for _, in := range rule.ingress {
+			ingress = append(ingress, &networkingv1.NetworkPolicyIngressRuleArgs{
+				From: networkingv1.NetworkPolicyPeerArray{in.peer}, Ports: ports(in),
+			})
+		}
+		if len(ingress) > 0 {
 			types = append(types, "Ingress")
-			var ingress networkingv1.NetworkPolicyIngressRuleArray
-			for _, in := range rule.ingress {
-				ingress = append(ingress, &networkingv1.NetworkPolicyIngressRuleArgs{
-					From: networkingv1.NetworkPolicyPeerArray{in.peer}, Ports: ports(in),
-				})
-			}
 			spec.Ingress = ingress
 		}
-		if len(rule.egress) > 0 {
+		var egress networkingv1.NetworkPolicyEgressRuleArray
+		if rule.apiServer {
+			egress = append(egress, a.APIServer.EgressRule())
+		}
+		for _, e := range rule.egress {
+			egress = append(egress, &networkingv1.NetworkPolicyEgressRuleArgs{
+				To: networkingv1.NetworkPolicyPeerArray{e.peer}, Ports: ports(e),
+			})
+		}
+		if len(egress) > 0 {
 			types = append(types, "Egress")
-			var egress networkingv1.NetworkPolicyEgressRuleArray
-			for _, e := range rule.egress {
-				egress = append(egress, &networkingv1.NetworkPolicyEgressRuleArgs{
-					To: networkingv1.NetworkPolicyPeerArray{e.peer}, Ports: ports(e),
-				})
-			}
 			spec.Egress = egress
 		}
 		spec.PolicyTypes = pulumi.ToStringArray(types)

@@ -74,9 +74,8 @@ func (a *RouteArgs) validate() error {
 	if !domainPattern.MatchString(a.Host) {
 		errs = append(errs, fmt.Sprintf("Host %q must be a lower-case DNS name such as nginx.example.com", a.Host))
 	} else if a.Domain != "" {
-		label, rest, _ := strings.Cut(a.Host, ".")
-		if rest != a.Domain || label == "" {
-			errs = append(errs, fmt.Sprintf("Host %q must be one label under %s (the wildcard certificate *.%s)", a.Host, a.Domain, a.Domain))
+		if err := CheckHostUnder(a.Host, a.Domain); err != nil {
+			errs = append(errs, err.Error())
 		}
 	}
 	if !dnsNamePattern.MatchString(a.Namespace) {
@@ -147,3 +146,13 @@ func (r *Routing) Expose(ctx *pulumi.Context, name string, args *ExposeArgs, opt
 
 // Gateway names this environment's shared Gateway.
 func (r *Routing) Gateway() GatewayRef { return r.gateway }
+
+// CheckHostUnder reports a host the Gateway's wildcard certificate *.domain
+// does not cover: it must be exactly one label under domain.
+func CheckHostUnder(host, domain string) error {
+	label, rest, _ := strings.Cut(host, ".")
+	if rest != domain || label == "" {
+		return fmt.Errorf("host %q must be one label under %s (the wildcard certificate *.%s)", host, domain, domain)
+	}
+	return nil
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/cnplatform/platform/components/cluster"
+	"github.com/cnplatform/platform/components/namespace"
 	"github.com/cnplatform/platform/components/podvalues"
 )
 
@@ -83,12 +84,10 @@ type Args struct {
 	// Monitoring installs the Prometheus Operator CRDs the ServiceMonitors and
 	// PodMonitors need; they depend on it. Default none.
 	Monitoring pulumi.Resource
-	// APIServerPort the controllers reach the Kubernetes API on. Default 443
-	// (EKS); kind uses 6443.
-	APIServerPort int
-	// WebhookSourceCIDR may call the controllers' admission webhooks (the API
-	// server). Default 0.0.0.0/0; on EKS pass the VPC CIDR.
-	WebhookSourceCIDR string
+	// APIServer is where the controllers reach the Kubernetes API and
+	// where it calls their webhooks from. Default: any address on 443
+	// (namespace.AnyAPIServer); on EKS pass namespace.EKSAPIServer.
+	APIServer *namespace.APIServer
 }
 
 // TLSArgs selects where the HTTPS listener's certificate comes from.
@@ -178,6 +177,10 @@ type Routing struct {
 	GatewayName      pulumi.StringOutput
 	GatewayNamespace pulumi.StringOutput
 	GatewayClassName pulumi.StringOutput
+	// ProxyNamespace is where the gateway's proxies run: an app's
+	// NetworkPolicy admits traffic from it (not from GatewayNamespace,
+	// which holds only the Gateway object).
+	ProxyNamespace pulumi.StringOutput
 	// Domain the HTTPS listener serves (*.Domain).
 	Domain pulumi.StringOutput
 	// LoadBalancerHostname is the Gateway's first status address: the NLB's
@@ -234,11 +237,9 @@ func (a *Args) withDefaults() *Args {
 	if d.MonitoringNamespace == "" {
 		d.MonitoringNamespace = "monitoring"
 	}
-	if d.APIServerPort == 0 {
-		d.APIServerPort = 443
-	}
-	if d.WebhookSourceCIDR == "" {
-		d.WebhookSourceCIDR = "0.0.0.0/0"
+	if d.APIServer == nil {
+		anyAPI := namespace.AnyAPIServer(443)
+		d.APIServer = &anyAPI
 	}
 	if d.AWS != nil {
 		aws := *d.AWS
@@ -261,9 +262,9 @@ func (a *Args) withDefaults() *Args {
 
 func (a *Args) sizing() Sizing {
 	if a.HighAvailability {
-		return Sizing{ControllerReplicas: 2, HighAvailability: true}
+		return Sizing{ControllerReplicas: 2, HighAvailability: true, Monitoring: a.Monitoring != nil}
 	}
-	return Sizing{ControllerReplicas: 1}
+	return Sizing{ControllerReplicas: 1, Monitoring: a.Monitoring != nil}
 }
 
 // validate returns every problem with a defaulted Args.
@@ -373,6 +374,9 @@ func NewRouting(ctx *pulumi.Context, name string, in *Args, opts ...pulumi.Resou
 	}
 
 	inst, err := impl.install(ctx, r, a, parent)
+	if err == nil {
+		r.ProxyNamespace = pulumi.String(inst.namespace).ToStringOutput()
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -439,6 +443,7 @@ func NewRouting(ctx *pulumi.Context, name string, in *Args, opts ...pulumi.Resou
 		"gatewayName":          r.GatewayName,
 		"gatewayNamespace":     r.GatewayNamespace,
 		"gatewayClassName":     r.GatewayClassName,
+		"proxyNamespace":       r.ProxyNamespace,
 		"domain":               r.Domain,
 		"loadBalancerHostname": r.LoadBalancerHostname,
 		"accessLogBucket":      r.AccessLogBucket,

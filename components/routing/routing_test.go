@@ -226,7 +226,8 @@ func awsProgram(mutate func(*routing.Args), out **routing.Routing) pulumi.RunFun
 	return func(ctx *pulumi.Context) error {
 		c, err := cluster.NewCluster(ctx, "c", &cluster.Args{
 			Name: "platform-test", Region: "eu-west-1",
-			Subnets: []cluster.ZoneSubnet{{Zone: "eu-west-1a", ID: pulumi.String("subnet-a")}, {Zone: "eu-west-1b", ID: pulumi.String("subnet-b")}},
+			AdminRoleARNs: []string{"arn:aws:iam::111122223333:role/deploy"},
+			Subnets:       []cluster.ZoneSubnet{{Zone: "eu-west-1a", ID: pulumi.String("subnet-a")}, {Zone: "eu-west-1b", ID: pulumi.String("subnet-b")}},
 		})
 		if err != nil {
 			return err

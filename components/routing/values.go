@@ -68,12 +68,18 @@ type LoadBalancerControllerValues struct {
 	PodSecurityContext        podvalues.PodSecurityContext         `json:"podSecurityContext"`
 	SecurityContext           podvalues.SecurityContext            `json:"securityContext"`
 	// The ALB-only integrations are off: the IAM policy does not grant them.
-	EnableShield               bool              `json:"enableShield"`
-	EnableWaf                  bool              `json:"enableWaf"`
-	EnableWafv2                bool              `json:"enableWafv2"`
-	CreateIngressClassResource bool              `json:"createIngressClassResource"`
-	DefaultTags                map[string]string `json:"defaultTags,omitempty"`
-	ServiceMonitor             Enabled           `json:"serviceMonitor"`
+	EnableShield               bool `json:"enableShield"`
+	EnableWaf                  bool `json:"enableWaf"`
+	EnableWafv2                bool `json:"enableWafv2"`
+	CreateIngressClassResource bool `json:"createIngressClassResource"`
+	// EnableServiceMutatorWebhook is off: the webhook (failurePolicy Fail)
+	// only sets loadBalancerClass on new LoadBalancer Services, which our
+	// EnvoyProxy sets itself, and while the controller is not yet ready it
+	// refuses every Service in the cluster (cert-manager's and
+	// external-dns's, installed alongside).
+	EnableServiceMutatorWebhook bool              `json:"enableServiceMutatorWebhook"`
+	DefaultTags                 map[string]string `json:"defaultTags,omitempty"`
+	ServiceMonitor              Enabled           `json:"serviceMonitor"`
 }
 
 // Sizing is the per-environment shape the values functions share.
@@ -83,6 +89,9 @@ type Sizing struct {
 	ControllerReplicas int
 	// HighAvailability adds PodDisruptionBudgets and zone spread.
 	HighAvailability bool
+	// Monitoring: the Prometheus Operator CRDs exist, so the charts'
+	// ServiceMonitors are on; without them a ServiceMonitor fails to apply.
+	Monitoring bool
 }
 
 // LoadBalancerControllerValuesFor builds the controller's values.
@@ -98,7 +107,7 @@ func LoadBalancerControllerValuesFor(clusterName, region string, tags map[string
 		PodSecurityContext: restrictedPod(65534),
 		SecurityContext:    podvalues.RestrictedContainer(),
 		DefaultTags:        tags,
-		ServiceMonitor:     Enabled{Enabled: true},
+		ServiceMonitor:     Enabled{Enabled: s.Monitoring},
 	}
 	if s.HighAvailability {
 		v.PodDisruptionBudget = &PodDisruptionBudgetValues{MaxUnavailable: 1}
@@ -204,7 +213,7 @@ func CertManagerValuesFor(s Sizing) CertManagerValues {
 		Webhook:         CertManagerComponent{ReplicaCount: s.ControllerReplicas, Resources: small},
 		Cainjector:      CertManagerComponent{ReplicaCount: 1, Resources: podvalues.Resources{Requests: podvalues.ResourceList{CPU: "10m", Memory: "128Mi"}, Limits: podvalues.ResourceList{Memory: "512Mi"}}},
 		Startupapicheck: CertManagerStartupCheck{Resources: small},
-		Prometheus:      CertManagerPrometheus{Enabled: true, Servicemonitor: Enabled{Enabled: true}},
+		Prometheus:      CertManagerPrometheus{Enabled: true, Servicemonitor: Enabled{Enabled: s.Monitoring}},
 	}
 	if s.HighAvailability {
 		v.Webhook.PodDisruptionBudget = PodDisruptionBudgetValues{Enabled: true, MinAvailable: 1}

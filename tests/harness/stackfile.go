@@ -85,6 +85,20 @@ func LoadStackFile(dir, stack string) (*StackFile, error) {
 	return sf, nil
 }
 
+// AddSecretPlaceholders sets each key the file does not set to its
+// SecretPlaceholder, marked secret, as a stack whose secrets were set with
+// `pulumi config set --secret` gives it to the program.
+func (sf *StackFile) AddSecretPlaceholders(keys []string) {
+	for _, key := range keys {
+		if _, ok := sf.Config[key]; ok {
+			continue
+		}
+		sf.Config[key] = SecretPlaceholder(key)
+		sf.SecretKeys = append(sf.SecretKeys, key)
+	}
+	sort.Strings(sf.SecretKeys)
+}
+
 // Keys lists the stack file's config keys.
 func (sf *StackFile) Keys() []string {
 	keys := make([]string, 0, len(sf.Config))

@@ -13,11 +13,26 @@ type Stack struct {
 	Result *harness.Result
 }
 
-// Run evaluates Pulumi.<stack>.yaml in dir. Invalid configuration (unknown
-// keys included) is returned as a *stacks.ValidationError, and nothing is
+// LoadStackFile reads Pulumi.<stack>.yaml in dir and gives every secret
+// its configuration uses (stacks.SecretKeys) a marked placeholder when the
+// file does not set it: stack files hold no secrets, which a user sets with
+// `pulumi config set --secret` into their own stack file. So the offline
+// plan shows a stack as it deploys once its secrets are set.
+func LoadStackFile(dir, stack string) (*harness.StackFile, error) {
+	sf, err := harness.LoadStackFile(dir, stack)
+	if err != nil {
+		return nil, err
+	}
+	sf.AddSecretPlaceholders(stacks.SecretKeys(stacks.StaticSource{Values: sf.Config, SecretKeys: sf.SecretKeys}))
+	return sf, nil
+}
+
+// Run evaluates Pulumi.<stack>.yaml in dir, with placeholders for the
+// secrets it uses (LoadStackFile). Invalid configuration (unknown keys
+// included) is returned as a *stacks.ValidationError, and nothing is
 // registered.
 func Run(dir, stack string) (*Stack, error) {
-	sf, err := harness.LoadStackFile(dir, stack)
+	sf, err := LoadStackFile(dir, stack)
 	if err != nil {
 		return nil, err
 	}

@@ -1,9 +1,11 @@
 // Package nginx is the example application: the original design's nginx
-// route (host nginx.example.com -> service nginx, port 80 -> container 8080),
+// route (host nginx.<domain> -> service nginx, port 80 -> container 8080),
 // deployed onto the platform by another Pulumi program.
 package nginx
 
 import (
+	"fmt"
+
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
@@ -17,6 +19,9 @@ import (
 	"github.com/cnplatform/platform/components/routing"
 )
 
+// DefaultHost fits the default platform stack's domain (dev.example.com).
+const DefaultHost = "nginx.dev.example.com"
+
 // Image is nginx built to run unprivileged on port 8080, pinned.
 const Image = "nginxinc/nginx-unprivileged:1.27.3-alpine"
 
@@ -27,9 +32,13 @@ func Program(ctx *pulumi.Context) error {
 	if platformStack == "" {
 		platformStack = "organization/platform/dev"
 	}
+	// The host must be one label under the platform's routing domain, the
+	// only names its wildcard certificate covers. The default fits the
+	// default platform stack (dev, domain dev.example.com); set app:host
+	// for another (checked against the stack's routingDomain below).
 	host := cfg.Get("host")
 	if host == "" {
-		host = "nginx.example.com"
+		host = DefaultHost
 	}
 
 	platform, err := pulumi.NewStackReference(ctx, platformStack, nil)
@@ -121,7 +130,8 @@ func Program(ctx *pulumi.Context) error {
 	}, k8s, pulumi.Parent(ns)); err != nil {
 		return err
 	}
-	// Only the gateway's proxies may reach nginx.
+	// Only the gateway's proxies may reach nginx: they run in the platform's
+	// proxyNamespace (the Gateway object lives elsewhere).
 	if _, err := networkingv1.NewNetworkPolicy(ctx, "nginx-from-gateway", &networkingv1.NetworkPolicyArgs{
 		Metadata: meta("allow-from-gateway"),
 		Spec: &networkingv1.NetworkPolicySpecArgs{
@@ -130,7 +140,7 @@ func Program(ctx *pulumi.Context) error {
 			Ingress: networkingv1.NetworkPolicyIngressRuleArray{&networkingv1.NetworkPolicyIngressRuleArgs{
 				From: networkingv1.NetworkPolicyPeerArray{&networkingv1.NetworkPolicyPeerArgs{
 					NamespaceSelector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.StringMap{
-						"kubernetes.io/metadata.name": platform.GetStringOutput(pulumi.String("gatewayNamespace")),
+						"kubernetes.io/metadata.name": platform.GetStringOutput(pulumi.String("proxyNamespace")),
 					}},
 				}},
 				Ports: networkingv1.NetworkPolicyPortArray{&networkingv1.NetworkPolicyPortArgs{Port: pulumi.Int(8080), Protocol: pulumi.String("TCP")}},
@@ -153,6 +163,14 @@ func Program(ctx *pulumi.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx.Export("url", route.URL)
+	// A host the wildcard certificate does not cover would be served with a
+	// certificate error: fail the update instead, naming both.
+	ctx.Export("url", pulumi.All(route.URL, platform.GetStringOutput(pulumi.String("routingDomain"))).ApplyT(
+		func(v []any) (string, error) {
+			if err := routing.CheckHostUnder(host, v[1].(string)); err != nil {
+				return "", fmt.Errorf("app:host: %w", err)
+			}
+			return v[0].(string), nil
+		}).(pulumi.StringOutput))
 	return nil
 }

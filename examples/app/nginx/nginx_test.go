@@ -15,8 +15,9 @@ import (
 var platformOutputs = map[string]any{
 	"kubeconfig":       `{"apiVersion":"v1","kind":"Config"}`,
 	"gatewayName":      "platform",
-	"gatewayNamespace": "envoy-gateway-system",
-	"routingDomain":    "example.com",
+	"gatewayNamespace": "gateway",
+	"proxyNamespace":   "envoy-gateway-system",
+	"routingDomain":    "dev.example.com",
 }
 
 func run(t *testing.T, config map[string]string) *harness.Result {
@@ -33,13 +34,23 @@ func TestNginxIsExposedThroughTheSharedGateway(t *testing.T) {
 	routes := res.OfType("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute")
 	require.Len(t, routes, 1)
 	route := routes[0]
-	assert.Equal(t, []string{"nginx.example.com"}, route.Strings("spec", "hostnames"))
+	assert.Equal(t, []string{"nginx.dev.example.com"}, route.Strings("spec", "hostnames"), "covered by the dev stack's *.dev.example.com")
 	assert.Equal(t, "platform", route.String("spec", "parentRefs", "0", "name"), "attached to the platform's Gateway")
-	assert.Equal(t, "envoy-gateway-system", route.String("spec", "parentRefs", "0", "namespace"))
+	assert.Equal(t, "gateway", route.String("spec", "parentRefs", "0", "namespace"))
 	assert.Equal(t, "https", route.String("spec", "parentRefs", "0", "sectionName"), "only on the HTTPS listener")
 	assert.Equal(t, "nginx", route.String("spec", "rules", "0", "backendRefs", "0", "name"))
 	assert.Equal(t, float64(80), route.Number("spec", "rules", "0", "backendRefs", "0", "port"))
-	assert.Equal(t, "https://nginx.example.com", res.Outputs["url"].Value)
+	assert.Equal(t, "https://nginx.dev.example.com", res.Outputs["url"].Value)
+
+	// The proxies, not the Gateway object's namespace, reach nginx.
+	policies := res.OfType("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+	var admitted []string
+	for _, p := range policies {
+		if p.String("metadata", "name") == "allow-from-gateway" {
+			admitted = append(admitted, p.String("spec", "ingress", "0", "from", "0", "namespaceSelector", "matchLabels", "kubernetes.io/metadata.name"))
+		}
+	}
+	assert.Equal(t, []string{"envoy-gateway-system"}, admitted)
 
 	// Service port 80 reaches the container's 8080, as in the original design.
 	svc := res.OfType("kubernetes:core/v1:Service")[0]
@@ -54,8 +65,18 @@ func TestNginxIsExposedThroughTheSharedGateway(t *testing.T) {
 }
 
 func TestHostIsConfigurable(t *testing.T) {
-	res := run(t, map[string]string{"app:host": "shop.example.com"})
-	assert.Equal(t, []string{"shop.example.com"}, res.OfType("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute")[0].Strings("spec", "hostnames"))
+	res := run(t, map[string]string{"app:host": "shop.dev.example.com"})
+	assert.Equal(t, []string{"shop.dev.example.com"}, res.OfType("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute")[0].Strings("spec", "hostnames"))
+}
+
+// A host the platform's wildcard certificate does not cover fails the
+// update, naming the host and the domain.
+func TestHostOutsideTheWildcardFails(t *testing.T) {
+	_, err := harness.RunWithOptions("dev", map[string]string{"app:host": "nginx.example.com"}, nil, nginx.Program, harness.Options{
+		StackReferences: map[string]map[string]any{"organization/platform/dev": platformOutputs},
+	})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `app:host: host "nginx.example.com" must be one label under dev.example.com`)
 }
 
 func TestTheAppPassesTheSecurityBaseline(t *testing.T) {
