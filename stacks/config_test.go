@@ -143,6 +143,8 @@ func TestLoadRejectsBadConfig(t *testing.T) {
 			"platform:domain", `"localhost"`, "at least two labels"},
 		{"bad cluster name", with(validProd(), map[string]string{"platform:clusterName": "-platform"}),
 			"platform:clusterName", `"-platform"`, "letters, digits"},
+		{"cluster name too long for its IAM role names", with(validProd(), map[string]string{"platform:clusterName": "platform-payments-production-eu-west-1-blue"}),
+			"platform:clusterName", `"platform-payments-production-eu-west-1-blue"`, "1-40 letters"},
 		{"reserved tag key", with(validProd(), map[string]string{"platform:tags": `{"aws:owner":"me"}`}),
 			"platform:tags", `"aws:owner"`, "reserved by AWS"},
 		{"local without context", MapSource{"platform:environment": "local"},

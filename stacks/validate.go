@@ -11,9 +11,11 @@ import (
 )
 
 var (
-	regionPattern       = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$`)
-	zonePattern         = regexp.MustCompile(`^([a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d)[a-z]$`)
-	clusterNamePattern  = regexp.MustCompile(`^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$`)
+	regionPattern = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$`)
+	zonePattern   = regexp.MustCompile(`^([a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d)[a-z]$`)
+	// 40 characters: EKS allows 100, but the cluster's IAM roles are named
+	// <cluster>-cluster-<7 random> and IAM role names stop at 64.
+	clusterNamePattern  = regexp.MustCompile(`^[0-9A-Za-z][A-Za-z0-9_-]{0,39}$`)
 	roleARNPattern      = regexp.MustCompile(`^arn:aws(-[a-z]+)*:iam::\d{12}:role/[\w+=,.@/-]+$`)
 	instanceTypePattern = regexp.MustCompile(`^[a-z][a-z0-9-]*\.[a-z0-9]+$`)
 	dnsLabelPattern     = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
@@ -208,7 +210,7 @@ func validateRetention(p *problems, key string, days int) {
 func validateCluster(p *problems, c *Config) {
 	cl := c.Cluster
 	if !clusterNamePattern.MatchString(cl.Name) {
-		p.add(Key("clusterName"), cl.Name, "must be 1-100 letters, digits, - or _, starting with a letter or digit")
+		p.add(Key("clusterName"), cl.Name, "must be 1-40 letters, digits, - or _, starting with a letter or digit (the cluster's IAM role names derive from it and IAM stops at 64 characters)")
 	}
 	if _, ok := cluster.KubernetesVersions[cl.KubernetesVersion]; !ok {
 		p.add(Key("kubernetesVersion"), cl.KubernetesVersion, "must be a version in EKS standard support: %s", strings.Join(cluster.SupportedKubernetesVersions(), ", "))

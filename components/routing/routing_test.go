@@ -215,6 +215,7 @@ func TestValuesPerSizing(t *testing.T) {
 	assert.Equal(t, []string{"dev.example.com"}, dns.DomainFilters)
 	assert.Equal(t, "platform-dev", dns.TxtOwnerID)
 	assert.Contains(t, dns.ExtraArgs, "--zone-id-filter=Z0EXAMPLE1")
+	assert.Contains(t, dns.ExtraArgs, "--aws-zone-match-parent", "dev.example.com lives in the example.com zone: without it no zone matches the domain filter")
 
 	for _, c := range routing.Charts() {
 		assert.Regexp(t, `^v?\d+\.\d+\.\d+$`, c.Version, c.Name)

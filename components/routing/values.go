@@ -271,7 +271,13 @@ func ExternalDNSValuesFor(domain, hostedZoneID, ownerID, policy, region string) 
 		Policy:         policy,
 		Registry:       "txt",
 		Interval:       "1m",
-		ExtraArgs:      []string{"--zone-id-filter=" + hostedZoneID, "--aws-zone-type=public"},
+		// --aws-zone-match-parent: the domain filter is the environment's
+		// domain (dev.example.com) while the zone is its parent
+		// (example.com); without the flag external-dns v0.21.0 drops the
+		// zone (provider/aws/aws.go zones(): domainFilter.Match(zone name),
+		// MatchParent only with the flag) and publishes nothing. The zone id
+		// filter still limits it to the one zone.
+		ExtraArgs: []string{"--zone-id-filter=" + hostedZoneID, "--aws-zone-type=public", "--aws-zone-match-parent"},
 		Env:            []EnvVar{{Name: "AWS_DEFAULT_REGION", Value: region}},
 		ServiceAccount: ServiceAccountValues{Create: false, Name: ExternalDNSServiceAccount},
 		Resources: podvalues.Resources{
