@@ -13,6 +13,7 @@ import (
 
 	"github.com/cnplatform/platform/stacks"
 	"github.com/cnplatform/platform/tests/harness"
+	"github.com/cnplatform/platform/tests/stackrun"
 )
 
 // kpsRelease returns the kube-prometheus-stack release and its values.
@@ -226,4 +227,49 @@ func TestMonitoringWaitsForTheClusterStorage(t *testing.T) {
 			}
 		}
 	}, cloudEnvs...)
+}
+
+// With monitoring off (allowed outside prod) the Prometheus Operator CRDs
+// do not exist: no ServiceMonitor or PodMonitor may be declared by us or
+// rendered by a chart, or it fails to apply and the release rolls back.
+func TestMonitoringOffLeavesNoMonitors(t *testing.T) {
+	for _, stack := range []string{"dev", "local"} {
+		t.Run(stack, func(t *testing.T) {
+			sf, err := stackrun.LoadStackFile(repoRoot, stack)
+			require.NoError(t, err)
+			sf.Config["platform:monitoring"] = "false"
+			var secrets []string
+			for _, k := range sf.SecretKeys {
+				if k != "platform:grafanaAdminPassword" && !strings.HasPrefix(k, "platform:alert") {
+					secrets = append(secrets, k)
+				} else {
+					delete(sf.Config, k)
+				}
+			}
+			res, err := harness.Run(stack, sf.Config, secrets, stacks.Run)
+			require.NoError(t, err)
+			require.NotEmpty(t, res.OfType("kubernetes:helm.sh/v3:Release"))
+			for _, r := range res.Resources {
+				assert.NotContains(t, r.Type, "monitoring.coreos.com", "%s needs the Prometheus Operator CRDs", r.URN)
+			}
+			for _, rel := range res.OfType("kubernetes:helm.sh/v3:Release") {
+				var walk func(path string, v any)
+				walk = func(path string, v any) {
+					m, ok := v.(map[string]any)
+					if !ok {
+						return
+					}
+					for k, x := range m {
+						if strings.EqualFold(k, "serviceMonitor") || strings.EqualFold(k, "podMonitor") {
+							if sm, ok := x.(map[string]any); ok {
+								assert.NotEqual(t, true, sm["enabled"], "%s: %s.%s is on", rel.Name, path, k)
+							}
+						}
+						walk(path+"."+k, x)
+					}
+				}
+				walk("values", rel.PlainInputs()["values"])
+			}
+		})
+	}
 }
