@@ -30,6 +30,7 @@ import (
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
+	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/engine"
@@ -248,6 +249,8 @@ type Result struct {
 	// Objects: CRDs first, then the manifests in Helm's install order, then
 	// the hooks (test hooks left out, as the provider leaves them out).
 	Objects []Object
+
+	templates []byte // set by All
 }
 
 // Counts returns the number of rendered objects per kind.
@@ -275,12 +278,17 @@ func RenderFrom(repository *Repository, rel Release, opts Options) (*Result, err
 
 // Render renders rel from the chart archive (or directory) at chartPath.
 func Render(rel Release, chartPath string, opts Options) (*Result, error) {
-	fail := func(err error) (*Result, error) {
-		return nil, fmt.Errorf("release %s (chart %s %s, namespace %s): %w", rel.Name, rel.Chart, rel.Version, rel.Namespace, err)
-	}
 	chrt, err := loader.Load(chartPath)
 	if err != nil {
-		return fail(err)
+		return nil, fmt.Errorf("release %s (chart %s %s, namespace %s): %w", rel.Name, rel.Chart, rel.Version, rel.Namespace, err)
+	}
+	return renderChart(rel, chrt, opts)
+}
+
+// renderChart renders a freshly loaded chart (rendering changes it).
+func renderChart(rel Release, chrt *chart.Chart, opts Options) (*Result, error) {
+	fail := func(err error) (*Result, error) {
+		return nil, fmt.Errorf("release %s (chart %s %s, namespace %s): %w", rel.Name, rel.Chart, rel.Version, rel.Namespace, err)
 	}
 	if t := chrt.Metadata.Type; t != "" && t != "application" {
 		return fail(fmt.Errorf("%s charts are not installable", t))
@@ -438,32 +446,111 @@ func dropNulls(v any) any {
 // the cluster serves them once the releases a chart waits for are
 // installed (a chart's own crds/ directory is installed before its
 // templates render; the program makes routing and logging wait for the
-// monitoring release, whose CRDs their ServiceMonitors use). Each release
-// is rendered once without those API versions to find the CRDs, then again
-// with them when there are any.
+// monitoring release, whose CRDs their ServiceMonitors use). The versions
+// come from the charts' crds/ directories; a CRD that a template renders
+// adds its versions afterwards, and the releases whose templates ask
+// `.Capabilities.APIVersions` are rendered again with them.
 func All(repository *Repository, rels []Release, kubeVersion string) ([]*Result, error) {
-	render := func(apiVersions []string) ([]*Result, error) {
-		var out []*Result
-		var errs []error
-		for _, rel := range rels {
-			r, err := RenderFrom(repository, rel, Options{KubeVersion: kubeVersion, APIVersions: apiVersions})
-			if err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			out = append(out, r)
-		}
-		return out, errors.Join(errs...)
+	type loaded struct {
+		rel   Release
+		res   Resolved
+		chart *chart.Chart
 	}
-	first, err := render(nil)
-	if err != nil {
+	var charts []loaded
+	var errs []error
+	var crdFiles []*Result
+	for _, rel := range rels {
+		res, err := repository.Resolve(rel.Chart, rel.Version)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("release %s: %w", rel.Name, err))
+			continue
+		}
+		chrt, err := loader.Load(res.Archive)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("release %s: %w", rel.Name, err))
+			continue
+		}
+		crds := &Result{}
+		for _, crd := range chrt.CRDObjects() {
+			objs, err := parseDocs(crd.Filename, string(crd.File.Data))
+			if err != nil {
+				errs = append(errs, fmt.Errorf("release %s: %w", rel.Name, err))
+			}
+			crds.Objects = append(crds.Objects, objs...)
+		}
+		crdFiles = append(crdFiles, crds)
+		charts = append(charts, loaded{rel, res, chrt})
+	}
+	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	served := CRDVersions(first)
-	if len(served) == 0 {
-		return first, nil
+	served := CRDVersions(crdFiles)
+	var out []*Result
+	for _, c := range charts {
+		r, err := renderChart(c.rel, c.chart, Options{KubeVersion: kubeVersion, APIVersions: served})
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		r.Resolved = c.res
+		r.templates = templateText(c.chart)
+		out = append(out, r)
 	}
-	return render(served)
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	all := CRDVersions(out)
+	known := map[string]bool{}
+	for _, v := range served {
+		known[v] = true
+	}
+	var added []string // the groups of the API versions templates add
+	for _, v := range all {
+		if !known[v] {
+			added = append(added, strings.SplitN(v, "/", 2)[0])
+		}
+	}
+	if len(added) == 0 {
+		return out, nil
+	}
+	for i, r := range out {
+		if !r.asks(added) {
+			continue
+		}
+		again, err := RenderFrom(repository, r.Release, Options{KubeVersion: kubeVersion, APIVersions: all})
+		if err != nil {
+			return nil, err
+		}
+		out[i] = again
+	}
+	return out, nil
+}
+
+// templateText is the text of every template of the chart and its
+// subcharts.
+func templateText(c *chart.Chart) []byte {
+	var b []byte
+	for _, t := range c.Templates {
+		b = append(append(b, t.Data...), '\n')
+	}
+	for _, d := range c.Dependencies() {
+		b = append(b, templateText(d)...)
+	}
+	return b
+}
+
+// asks reports whether the release's templates may ask
+// `.Capabilities.APIVersions` about one of groups.
+func (r *Result) asks(groups []string) bool {
+	if !bytes.Contains(r.templates, []byte("APIVersions")) {
+		return false
+	}
+	for _, g := range groups {
+		if bytes.Contains(r.templates, []byte(g)) {
+			return true
+		}
+	}
+	return false
 }
 
 // CRDVersions lists the group/version and group/version/Kind of every
