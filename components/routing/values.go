@@ -264,20 +264,20 @@ type EnvVar struct {
 // one zone, records owned by this cluster (so environments can share a zone).
 func ExternalDNSValuesFor(domain, hostedZoneID, ownerID, policy, region string) ExternalDNSValues {
 	return ExternalDNSValues{
-		Provider:       ExternalDNSProvider{Name: "aws"},
-		Sources:        []string{"gateway-httproute"},
-		DomainFilters:  []string{domain},
-		TxtOwnerID:     ownerID,
-		Policy:         policy,
-		Registry:       "txt",
-		Interval:       "1m",
+		Provider:      ExternalDNSProvider{Name: "aws"},
+		Sources:       []string{"gateway-httproute"},
+		DomainFilters: []string{domain},
+		TxtOwnerID:    ownerID,
+		Policy:        policy,
+		Registry:      "txt",
+		Interval:      "1m",
 		// --aws-zone-match-parent: the domain filter is the environment's
 		// domain (dev.example.com) while the zone is its parent
 		// (example.com); without the flag external-dns v0.21.0 drops the
 		// zone (provider/aws/aws.go zones(): domainFilter.Match(zone name),
 		// MatchParent only with the flag) and publishes nothing. The zone id
 		// filter still limits it to the one zone.
-		ExtraArgs: []string{"--zone-id-filter=" + hostedZoneID, "--aws-zone-type=public", "--aws-zone-match-parent"},
+		ExtraArgs:      []string{"--zone-id-filter=" + hostedZoneID, "--aws-zone-type=public", "--aws-zone-match-parent"},
 		Env:            []EnvVar{{Name: "AWS_DEFAULT_REGION", Value: region}},
 		ServiceAccount: ServiceAccountValues{Create: false, Name: ExternalDNSServiceAccount},
 		Resources: podvalues.Resources{
