@@ -74,6 +74,14 @@ type FluentBitService struct {
 	// a restart.
 	StorageBacklogMemLimit string `json:"storage.backlog.mem_limit"`
 	StorageMetrics         bool   `json:"storage.metrics"`
+	// SchedulerBase and SchedulerCap (seconds) bound the retry back-off: a
+	// failed chunk waits 1 + a random time between base and
+	// min(cap, base x 2^tries) seconds (src/flb_scheduler.c,
+	// backoff_full_jitter, v5.0.9; keys in src/flb_config.c). Unset, the cap
+	// is 2000 s, so after a two-minute outage chunks sat idle for minutes
+	// after LogScale came back. See schedulerCap.
+	SchedulerBase int `json:"scheduler.base"`
+	SchedulerCap  int `json:"scheduler.cap"`
 }
 
 // FluentBitPipeline is the `pipeline` section.
@@ -132,11 +140,16 @@ type ModifyFilter struct {
 
 // ESOutput sends records to LogScale's Elasticsearch bulk API.
 type ESOutput struct {
-	Name             string `json:"name"`
-	Match            string `json:"match"`
-	Host             string `json:"host"`
-	Port             int    `json:"port"`
-	Path             string `json:"path"`
+	Name  string `json:"name"`
+	Match string `json:"match"`
+	Host  string `json:"host"`
+	Port  int    `json:"port"`
+	// Path stays empty. The es output posts to Path + "/_bulk"
+	// (plugins/out_es/es_conf.c, v5.0.9), so the documented
+	// /api/v1/ingest/elastic-bulk as Path would become the undocumented
+	// /api/v1/ingest/elastic-bulk/_bulk; without it requests go to /_bulk,
+	// the other Elastic Bulk endpoint LogScale documents (BulkPath).
+	Path             string `json:"path,omitempty"`
 	TLS              bool   `json:"tls"`
 	TLSVerify        bool   `json:"tls.verify"`
 	HTTPUser         string `json:"http_user"`
@@ -149,11 +162,20 @@ type ESOutput struct {
 	// StorageTotalLimitSize caps the disk buffer of this output; past it the
 	// oldest chunks are dropped.
 	StorageTotalLimitSize string `json:"storage.total_limit_size"`
-	// BufferSize of the HTTP response; errors from the bulk API are read in
-	// full so they reach the agent's log.
+	// BufferSize of the HTTP response: "false" = no limit. The bulk reply
+	// has one item per document (0.85-2.4 MB per request at 20,000
+	// lines/s); a reply larger than the buffer makes the HTTP client fail
+	// the request (src/flb_http_client.c, "cannot increase buffer", v5.0.9)
+	// after LogScale has taken the documents, and the chunk is sent again
+	// forever: duplicates. The reply is bounded by the request, which is
+	// bounded by one chunk (about 2 MB of records).
 	BufferSize string `json:"buffer_size"`
 	TraceError bool   `json:"trace_error"`
-	Workers    int    `json:"workers"`
+	// Workers: one sender thread, which keeps several requests in flight
+	// (coroutines). Measured at 20,000 lines/s with 1.4 MB replies, one
+	// worker kept up (caught up about a second after the burst) in a
+	// peak of 69-73 MiB; two peaked at 77-94 MiB of the 100 MiB limit.
+	Workers int `json:"workers"`
 }
 
 // FluentBitConfigFor builds the pipeline from defaulted, valid args.
@@ -201,6 +223,8 @@ func FluentBitConfigFor(a Args) FluentBitConfig {
 			StorageMaxChunksUp:     maxChunksUp(a.MemoryLimitMiB),
 			StorageBacklogMemLimit: fmt.Sprintf("%dM", max(a.MemoryLimitMiB/10, 5)),
 			StorageMetrics:         true,
+			SchedulerBase:          schedulerBase,
+			SchedulerCap:           schedulerCap(a.OutageMinutes),
 		},
 		Pipeline: FluentBitPipeline{
 			Inputs: []TailInput{{
@@ -221,7 +245,6 @@ func FluentBitConfigFor(a Args) FluentBitConfig {
 				Match:                 kubeTag,
 				Host:                  host,
 				Port:                  port,
-				Path:                  IngestPath,
 				TLS:                   true,
 				TLSVerify:             true,
 				HTTPUser:              IngestUser,
@@ -231,9 +254,9 @@ func FluentBitConfigFor(a Args) FluentBitConfig {
 				Compress:              "gzip",
 				RetryLimit:            "no_limits",
 				StorageTotalLimitSize: megabytes(a.BufferMiB),
-				BufferSize:            "512k",
+				BufferSize:            "false",
 				TraceError:            false,
-				Workers:               2,
+				Workers:               1,
 			}},
 		},
 	}
@@ -329,13 +352,15 @@ func FluentBitValuesFor(a Args, configMapName, secretName, configChecksum string
 		},
 		SecurityContext: agentSecurityContext(true),
 		Resources:       resources(a),
-		// Liveness asks only whether the HTTP server answers: the health
-		// endpoint turns 500 while LogScale is unreachable, and restarting
-		// the agent cannot fix that (its buffer survives restarts, but a
-		// crash loop delays the catch-up).
+		// Liveness asks only whether the HTTP server answers: restarting
+		// the agent cannot fix an unreachable LogScale (its buffer survives
+		// restarts, but a crash loop delays the catch-up).
 		LivenessProbe: Probe{HTTPGet: HTTPGetAction{Path: "/", Port: "http"}, InitialDelaySeconds: 10, PeriodSeconds: 10, FailureThreshold: 6},
-		// Readiness follows the health check, so `kubectl get pods` and
-		// rollouts show a node whose agent cannot ship.
+		// Readiness follows the health check, which turns 500 on output
+		// errors (chunks given up) only: with unlimited retries an
+		// unreachable LogScale leaves it at 200 (measured with the real
+		// agent); the LogOutputStalled alert, on the agent's metrics, is
+		// what reports an outage.
 		ReadinessProbe:        Probe{HTTPGet: HTTPGetAction{Path: FluentBitHealthPath, Port: "http"}, PeriodSeconds: 10, FailureThreshold: 3},
 		MetricsPort:           FluentBitMetricsPort,
 		DaemonSetVolumes:      vols,

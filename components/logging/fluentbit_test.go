@@ -94,14 +94,18 @@ func TestFluentBitBufferHoldsTheOutageToSurvive(t *testing.T) {
 
 			es := only(t, doc.Pipeline.Outputs, "es")
 			buffer := sizeBytes(t, es["storage.total_limit_size"].(string))
-			need := int64(rate) * 1024 * 60 * int64(minutes)
+			// Log bytes in the files, then what they take in the buffer
+			// (measured by validation/logagent with the real agent).
+			need := int64(rate) * 1024 * 60 * int64(minutes) * logging.BufferBytesPerLine / logging.SizingLineBytes
 			assert.GreaterOrEqual(t, buffer, need, "the output buffer must hold %d minutes at %d KiB/s", minutes, rate)
 			assert.Less(t, buffer, need+2<<20, "and not much more: it is disk on every node")
 
-			// Memory: chunks up (about 2 MiB each) stay within half the limit.
+			// Memory: chunks up (about 2 MiB each) stay within a quarter of
+			// the limit; the requests in flight need the rest (measured by
+			// validation/logagent).
 			chunksUp := int64(doc.Service["storage.max_chunks_up"].(float64))
 			assert.Positive(t, chunksUp)
-			assert.LessOrEqual(t, chunksUp*2<<20, int64(memory)<<20/2+8<<20,
+			assert.LessOrEqual(t, chunksUp*2<<20, int64(memory)<<20/4+8<<20,
 				"%d chunks up would not fit a %d MiB limit", chunksUp, memory)
 		})
 	}
@@ -144,13 +148,48 @@ func TestFluentBitShipsToLogScaleOverVerifiedTLS(t *testing.T) {
 			es := only(t, doc.Pipeline.Outputs, "es")
 			assert.Equal(t, tc.host, es["host"])
 			assert.Equal(t, tc.port, es["port"])
-			assert.Equal(t, "/api/v1/ingest/elastic-bulk", es["path"])
+			// The es output posts to path + "/_bulk": without a path that is
+			// /_bulk, an Elastic Bulk endpoint LogScale documents; with the
+			// other one as path it would be /api/v1/ingest/elastic-bulk/_bulk.
+			_, hasPath := es["path"]
+			assert.False(t, hasPath, "no path: requests go to %s", logging.BulkPath)
 			assert.Equal(t, true, es["tls"])
 			assert.Equal(t, true, es["tls.verify"])
 			assert.Equal(t, "ingest", es["http_user"])
 			assert.Equal(t, "${LOGSCALE_INGEST_TOKEN}", es["http_passwd"], "the token comes from the environment, never the file")
 			assert.Equal(t, "kube.*", es["match"])
 			assert.Equal(t, "platform-prod", es["index"])
+		})
+	}
+}
+
+func TestFluentBitReadsWholeBulkReplies(t *testing.T) {
+	// A bulk reply has one item per document; a reply larger than
+	// buffer_size fails a delivered request, which is then sent again
+	// forever (duplicates). "false" lifts the limit.
+	es := only(t, renderFluentBit(t, baseArgs()).Pipeline.Outputs, "es")
+	assert.Equal(t, "false", es["buffer_size"])
+	assert.Equal(t, true, es["suppress_type_name"], "no mapping type in the bulk actions")
+	assert.Equal(t, float64(1), es["workers"], "one worker: two doubled the requests in flight and their memory")
+}
+
+func TestFluentBitRetryBackOffFollowsTheOutage(t *testing.T) {
+	cases := []struct {
+		outageMinutes, wantCap int
+	}{
+		{1, 10}, {15, 10}, {30, 10}, {60, 15}, {120, 30}, {240, 30}, {10000, 30},
+	}
+	for _, tc := range cases {
+		t.Run(strconv.Itoa(tc.outageMinutes), func(t *testing.T) {
+			a := baseArgs()
+			a.OutageMinutes = tc.outageMinutes
+			a.BufferMiB = 1 << 20 // not under test here
+			doc := renderFluentBit(t, a)
+			assert.Equal(t, float64(tc.wantCap), doc.Service["scheduler.cap"])
+			assert.Equal(t, float64(2), doc.Service["scheduler.base"])
+			// Once LogScale is back every chunk is tried within the cap:
+			// an outage of a minute or more is caught up in less time.
+			assert.LessOrEqual(t, tc.wantCap, 30)
 		})
 	}
 }
@@ -212,8 +251,11 @@ func TestRenderRejectsBadArgs(t *testing.T) {
 }
 
 func TestBufferMath(t *testing.T) {
-	// 0.5 MB/s for 68 minutes is about 2 GiB (reliability-and-cost.md).
-	assert.InDelta(t, 2040, logging.BufferMiBFor(512, 68), 1)
+	// 0.5 MB/s of log files for 68 minutes is 2040 MiB of files; the
+	// buffer holds them as records, BufferBytesPerLine per SizingLineBytes.
+	perFileByte := float64(logging.BufferBytesPerLine) / logging.SizingLineBytes
+	assert.InDelta(t, 2040*perFileByte, logging.BufferMiBFor(512, 68), 1)
 	assert.Equal(t, 1, logging.BufferMiBFor(1, 1), "rounded up, never down")
-	assert.InDelta(t, 68, logging.MinutesBuffered(2040, 512), 0.01)
+	assert.InDelta(t, 68, logging.MinutesBuffered(logging.BufferMiBFor(512, 68), 512), 0.05)
+	assert.GreaterOrEqual(t, logging.BufferBytesPerLine, logging.SizingLineBytes, "a buffered line is never smaller than its file line")
 }

@@ -174,7 +174,9 @@ func TestDeclaresTheAgentAndItsSurroundings(t *testing.T) {
 	cms := res.OfType("kubernetes:core/v1:ConfigMap")
 	require.Len(t, cms, 1)
 	conf := cms[0].String("data", "fluent-bit.yaml")
-	assert.Contains(t, conf, "elastic-bulk")
+	rendered, err := logging.Render(&a)
+	require.NoError(t, err)
+	assert.Equal(t, rendered.Config, conf, "the ConfigMap holds the generated pipeline")
 	for _, dep := range []string{cms[0].URN, res.OfType("kubernetes:core/v1:Secret")[0].URN} {
 		assert.True(t, rel.DependsOnURN(dep), "the release waits for %s", dep)
 	}
