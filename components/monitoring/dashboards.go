@@ -121,8 +121,12 @@ func Dashboards(r RuleArgs) (map[string][]byte, error) {
 				{Expr: `sum by (name) (increase(fluentbit_output_dropped_records_total{` + ln + `}[$__rate_interval]))`, LegendFormat: "{{name}}"}}},
 			{title: "Buffer capacity left (storage.total_limit_size)", unit: "percent", targets: []Target{
 				{Expr: `min by (pod, name) (fluentbit_output_chunk_available_capacity_percent{` + ln + `})`, LegendFormat: "{{pod}} {{name}}"}}},
-			{title: "Filesystem buffer in use", unit: "bytes", targets: []Target{
-				{Expr: `sum by (pod) (fluentbit_input_storage_chunks_busy_bytes{` + ln + `})`, LegendFormat: "{{pod}}"}}},
+			// Chunks, not bytes: the agent exports no byte count of its
+			// filesystem buffer (busy_bytes counts only chunks in flight);
+			// the capacity panel above is the fill level.
+			{title: "Chunks held in the buffer (about 2 MB each)", unit: "short", targets: []Target{
+				{Expr: `sum by (pod) (fluentbit_input_storage_chunks{` + ln + `})`, LegendFormat: "{{pod}} held"},
+				{Expr: `sum by (pod) (fluentbit_input_storage_chunks_up{` + ln + `})`, LegendFormat: "{{pod}} in memory"}}},
 			{title: "Agents up / scheduled", unit: "short", targets: []Target{
 				{Expr: fmt.Sprintf(`sum(up{%s,job=%q})`, ln, r.LogAgentJob), LegendFormat: "up"},
 				{Expr: fmt.Sprintf(`sum(kube_daemonset_status_desired_number_scheduled{%s,daemonset=%q})`, ln, r.LogAgentDaemonSet), LegendFormat: "desired"}}},

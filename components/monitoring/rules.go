@@ -188,9 +188,21 @@ sum by (namespace) (rate(envoy_http_downstream_rq_total{%s}[%s]))`, gw, w, gw, w
 			"kube_daemonset_status_desired_number_scheduled"+ds+"\n-\nkube_daemonset_status_current_number_scheduled"+ds+"\n> 0",
 			"Log agent DaemonSet {{ $labels.daemonset }} is missing on some nodes",
 			"Some nodes run no log agent pod (not scheduled: taints, resources or Pod Security), so their logs are not collected."),
+		// An unreachable or refusing LogScale is not an output error: the
+		// es output answers "retry" (plugins/out_es/es.c, v5.0.9) and, with
+		// retry_limit no_limits, nothing ever fails, so the agent's health
+		// endpoint stays 200 through an outage. What shows it is retries
+		// without a single delivered record.
+		r.alert("LogOutputStalled", Warning, "5m",
+			byOutput+"(increase(fluentbit_output_retries_total{"+ln+"}[5m])) > 0\nunless\n"+
+				byOutput+"(increase(fluentbit_output_proc_records_total{"+ln+"}[5m])) > 0",
+			"Log output {{ $labels.name }} on {{ $labels.pod }} delivers nothing",
+			"For 10 minutes the log agent's output {{ $labels.name }} has retried and delivered no record: LogScale is unreachable or refuses every request (the agent's log has the HTTP status). Logs wait in the node's buffer; watch LogBufferFilling."),
+		// An output error (FLB_ERROR) drops the chunk: src/flb_engine.c
+		// counts it in errors and dropped records alike.
 		r.alert("LogOutputErrors", Warning, "15m", byOutput+"(rate(fluentbit_output_errors_total{"+ln+"}[5m])) > 0",
 			"Log output {{ $labels.name }} on {{ $labels.pod }} keeps failing",
-			"The log agent's output {{ $labels.name }} returns errors; chunks are retried from the buffer. Check LogScale reachability and the ingest token."),
+			"The log agent's output {{ $labels.name }} gives up chunks it cannot send (records it cannot format or a request refused for good); their records are dropped. The agent's log says why."),
 		r.alert("LogOutputRetriesSustained", Info, "30m", byOutput+"(rate(fluentbit_output_retries_total{"+ln+"}[5m])) > 0",
 			"Log output {{ $labels.name }} on {{ $labels.pod }} is retrying",
 			"The log agent has retried deliveries for 30 minutes: the destination is slow or throttling (HTTP 503 backlog)."),
