@@ -1,0 +1,294 @@
+package logagent
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// BinaryEnv names the environment variable that points the tests at a
+// Fluent Bit binary (a user with Fluent Bit installed runs the same tests);
+// unset, the binary is ../shared/bin/fluent-bit beside the repository.
+const (
+	BinaryEnv  = "FLUENT_BIT_BINARY"
+	ParsersEnv = "FLUENT_BIT_PARSERS"
+)
+
+// FindBinary returns the Fluent Bit binary and parsers file to test with,
+// or an error of one line saying where it looked.
+func FindBinary(repoRoot string) (bin, parsers string, err error) {
+	shared, err := filepath.Abs(filepath.Join(repoRoot, "..", "shared", "bin"))
+	if err != nil {
+		return "", "", err
+	}
+	bin = os.Getenv(BinaryEnv)
+	where := "$" + BinaryEnv + " (" + bin + ")"
+	if bin == "" {
+		bin = filepath.Join(shared, "fluent-bit")
+		where = bin + " ($" + BinaryEnv + " is unset)"
+	}
+	if st, err := os.Stat(bin); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
+		return "", "", fmt.Errorf("no Fluent Bit binary at %s: set $%s to a Fluent Bit v5.0.9 binary", where, BinaryEnv)
+	}
+	parsers = os.Getenv(ParsersEnv)
+	if parsers == "" {
+		parsers = filepath.Join(shared, "fluent-bit-parsers.conf")
+	}
+	if _, err := os.Stat(parsers); err != nil {
+		return "", "", fmt.Errorf("no parsers file at %s: set $%s to the parsers.conf of the same Fluent Bit version", parsers, ParsersEnv)
+	}
+	return bin, parsers, nil
+}
+
+// Version runs `fluent-bit --version` and returns the version, e.g. 5.0.9.
+func Version(bin string) (string, error) {
+	out, err := exec.Command(bin, "--version").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("%s --version: %v: %s", bin, err, out)
+	}
+	for _, l := range strings.Split(string(out), "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(l), "Fluent Bit v"); ok {
+			return v, nil
+		}
+	}
+	return "", fmt.Errorf("%s --version printed no version: %s", bin, out)
+}
+
+// FreePort returns a TCP port of 127.0.0.1 that was free a moment ago.
+func FreePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// Agent runs one Fluent Bit process at a time with one configuration; it
+// can be stopped and started again on the same storage and tail database.
+type Agent struct {
+	Bin, Config, LogPath string
+	Env                  []string
+	// MetricsAddr is the HTTP server's host:port.
+	MetricsAddr string
+
+	mu      sync.Mutex
+	cmd     *exec.Cmd
+	exited  chan struct{}
+	exitErr error
+	peakKiB int64
+	// peakAnonKiB is the highest anonymous (heap) part of the resident set:
+	// what memory pressure cannot reclaim. The rest is mostly the chunk
+	// files Fluent Bit maps.
+	peakAnonKiB int64
+	starts      int
+}
+
+// Start runs the agent and waits until its HTTP server answers.
+func (a *Agent) Start() error {
+	logf, err := os.OpenFile(a.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(a.Bin, "-c", a.Config)
+	cmd.Env = append(os.Environ(), a.Env...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return err
+	}
+	exited := make(chan struct{})
+	a.mu.Lock()
+	a.cmd, a.exited, a.exitErr = cmd, exited, nil
+	a.starts++
+	a.mu.Unlock()
+	go func() {
+		err := cmd.Wait()
+		logf.Close()
+		a.mu.Lock()
+		a.exitErr = err
+		a.mu.Unlock()
+		close(exited)
+	}()
+	go a.sampleRSS(cmd.Process.Pid, exited)
+
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-exited:
+			return fmt.Errorf("fluent-bit exited at start (%v); its log %s ends:\n%s", a.exitErr, a.LogPath, tail(a.LogPath, 20))
+		default:
+		}
+		if resp, err := http.Get("http://" + a.MetricsAddr + "/"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("fluent-bit's HTTP server on %s did not answer within 30 s; its log %s ends:\n%s", a.MetricsAddr, a.LogPath, tail(a.LogPath, 20))
+}
+
+// sampleRSS keeps the highest resident set size of the process: VmHWM,
+// which the kernel tracks exactly, read until the process ends.
+func (a *Agent) sampleRSS(pid int, exited chan struct{}) {
+	t := time.NewTicker(200 * time.Millisecond)
+	defer t.Stop()
+	for {
+		hwm, ok := readStatusKiB(pid, "VmHWM:")
+		anon, ok2 := readStatusKiB(pid, "RssAnon:")
+		a.mu.Lock()
+		if ok {
+			a.peakKiB = max(a.peakKiB, hwm)
+		}
+		if ok2 {
+			a.peakAnonKiB = max(a.peakAnonKiB, anon)
+		}
+		a.mu.Unlock()
+		select {
+		case <-exited:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func readStatusKiB(pid int, field string) (int64, bool) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, false
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), field); ok {
+			n, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return n, err == nil
+		}
+	}
+	return 0, false
+}
+
+// Running reports whether the process is alive.
+func (a *Agent) Running() bool {
+	a.mu.Lock()
+	exited := a.exited
+	a.mu.Unlock()
+	if exited == nil {
+		return false
+	}
+	select {
+	case <-exited:
+		return false
+	default:
+		return true
+	}
+}
+
+// Stop sends SIGTERM, as the kubelet does, and waits for the agent to exit
+// (SIGKILL after 30 s, like a pod's termination grace period).
+func (a *Agent) Stop() error {
+	a.mu.Lock()
+	cmd, exited := a.cmd, a.exited
+	a.mu.Unlock()
+	if cmd == nil {
+		return nil
+	}
+	if kib, ok := readStatusKiB(cmd.Process.Pid, "VmHWM:"); ok {
+		a.mu.Lock()
+		a.peakKiB = max(a.peakKiB, kib)
+		a.mu.Unlock()
+	}
+	select {
+	case <-exited:
+		return fmt.Errorf("fluent-bit had already exited: %v", a.exitErr)
+	default:
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-exited:
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Kill()
+		<-exited
+		return errors.New("fluent-bit did not stop within 30 s of SIGTERM")
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var ee *exec.ExitError
+	if a.exitErr != nil && !errors.As(a.exitErr, &ee) {
+		return a.exitErr
+	}
+	return nil
+}
+
+// Kill ends the process if it still runs (test cleanup).
+func (a *Agent) Kill() {
+	a.mu.Lock()
+	cmd, exited := a.cmd, a.exited
+	a.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	select {
+	case <-exited:
+	default:
+		_ = cmd.Process.Kill()
+		<-exited
+	}
+}
+
+// PeakRSSMiB is the highest resident memory of any run of the agent.
+func (a *Agent) PeakRSSMiB() float64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return float64(a.peakKiB) / 1024
+}
+
+// PeakAnonMiB is the highest anonymous resident memory seen (sampled every
+// 200 ms).
+func (a *Agent) PeakAnonMiB() float64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return float64(a.peakAnonKiB) / 1024
+}
+
+// Get fetches a path of the agent's HTTP server.
+func (a *Agent) Get(path string) (int, string, error) {
+	c := http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get("http://" + a.MetricsAddr + path)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), err
+}
+
+// tail returns the last n lines of a file.
+func tail(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Tail returns the last n lines of the agent's log.
+func (a *Agent) Tail(n int) string { return tail(a.LogPath, n) }
