@@ -5,8 +5,10 @@
 // findings must be fixed or allow-listed with a reason
 // (kube-score-allow.yaml).
 //
-// The objects come from the repository's own `cmd/plan -out` (everything a
-// stack declares except Helm chart contents). The tools are built by
+// The objects come from the repository's own `cmd/plan -out`: everything a
+// stack declares, and each Helm release rendered with the values the
+// program sends from the charts in ../../shared/charts (charts_test.go,
+// applied after the charts' own CRDs). The tools are built by
 // ../scripts/kube-tools.sh into the git-ignored ../.tools; the tests fail,
 // never skip, when one is missing. Run:
 //

@@ -121,6 +121,16 @@ func LoadBalancerControllerValuesFor(clusterName, region string, tags map[string
 type EnvoyGatewayValues struct {
 	Deployment          EnvoyGatewayDeployment     `json:"deployment"`
 	PodDisruptionBudget *PodDisruptionBudgetValues `json:"podDisruptionBudget,omitempty"`
+	// Certgen is the install hook Job that makes the controller's
+	// certificates (gateway-helm's default resources are {}).
+	Certgen EnvoyGatewayCertgen `json:"certgen"`
+}
+
+// EnvoyGatewayCertgen is the chart's certgen block.
+type EnvoyGatewayCertgen struct {
+	Job struct {
+		Resources podvalues.Resources `json:"resources"`
+	} `json:"job"`
 }
 
 // EnvoyGatewayDeployment is the chart's deployment block.
@@ -153,6 +163,10 @@ func EnvoyGatewayValuesFor(s Sizing) EnvoyGatewayValues {
 			SecurityContext: podvalues.RestrictedContainer(),
 		},
 	}}
+	v.Certgen.Job.Resources = podvalues.Resources{
+		Requests: podvalues.ResourceList{CPU: "10m", Memory: "32Mi"},
+		Limits:   podvalues.ResourceList{Memory: "64Mi"},
+	}
 	if s.HighAvailability {
 		v.PodDisruptionBudget = &PodDisruptionBudgetValues{MinAvailable: 1}
 		v.Deployment.Pod.TopologySpreadConstraints = zoneSpread(map[string]string{"control-plane": "envoy-gateway"}, false)
