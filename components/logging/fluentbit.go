@@ -174,7 +174,7 @@ type ESOutput struct {
 	// Workers: one sender thread, which keeps several requests in flight
 	// (coroutines). Measured at 20,000 lines/s with 1.4 MB replies, one
 	// worker kept up (caught up about a second after the burst) in a
-	// peak of 69-73 MiB; two peaked at 77-94 MiB of the 100 MiB limit.
+	// peak of 65-73 MiB; two peaked at 77-94 MiB of the 100 MiB limit.
 	Workers int `json:"workers"`
 }
 
