@@ -182,7 +182,7 @@ func TestOutWritesKubernetesObjects(t *testing.T) {
 	assert.Contains(t, string(am), "route:")
 	fb, err := os.ReadFile(filepath.Join(dir, "logging", "fluent-bit", "fluent-bit.yaml"))
 	require.NoError(t, err)
-	assert.Contains(t, string(fb), "/api/v1/ingest/elastic-bulk")
+	assert.Contains(t, string(fb), "retry_limit: no_limits")
 	fd, err := os.ReadFile(filepath.Join(dir, "logging", "fluentd", "logscale.conf"))
 	require.NoError(t, err)
 	assert.Contains(t, string(fd), "retry_forever")

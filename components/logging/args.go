@@ -29,10 +29,11 @@ var Agents = []string{FluentBit, Fluentd}
 // /api/v1/ingest/elastic-bulk and /_bulk ("LogScale URLs and Endpoints",
 // https://library.humio.com/falcon-logscale-cloud/endpoints.html).
 const (
-	// IngestPath is the first; the Fluentd pipeline sets it as its path.
+	// IngestPath is the first.
 	IngestPath = "/api/v1/ingest/elastic-bulk"
-	// BulkPath is the second, the one Fluent Bit's es output reaches: it
-	// appends /_bulk to its `path`, which is therefore left empty.
+	// BulkPath is the second, the one both agents reach: Fluent Bit's es
+	// output and fluent-plugin-elasticsearch append /_bulk to their
+	// `path`, which is therefore left empty.
 	BulkPath = "/_bulk"
 )
 

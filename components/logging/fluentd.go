@@ -116,7 +116,10 @@ func FluentdConfigFor(a Args) FluentdConfig {
 		p("scheme", "https"),
 		p("ssl_verify", "true"),
 		p("ssl_version", "TLSv1_2"),
-		p("path", IngestPath),
+		// No path: fluent-plugin-elasticsearch's client, like Fluent Bit's
+		// es output, posts to <path>/_bulk, so a path of IngestPath would
+		// reach /api/v1/ingest/elastic-bulk/_bulk, which LogScale does not
+		// document; without one it reaches /_bulk (BulkPath), which it does.
 		p("user", IngestUser),
 		{Key: "password", Value: "#{ENV['" + IngestTokenEnv + "']}", Quoted: true},
 		p("index_name", a.Repository),
