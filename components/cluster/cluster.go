@@ -221,42 +221,114 @@ func (a *Args) awsTags(name string) pulumi.StringMap {
 	return m
 }
 
-// NewCluster builds the EKS cluster, its nodes and add-ons.
+// NewCluster builds the EKS cluster, its nodes and add-ons, in this order:
+// the secrets key, the control plane (role, log group, cluster), the
+// identity provider, admin access, the add-ons nodes need to become Ready,
+// the node groups, the add-ons that run on nodes, and the Kubernetes
+// provider with the gp3 StorageClass.
 func NewCluster(ctx *pulumi.Context, name string, in *Args, opts ...pulumi.ResourceOption) (*Cluster, error) {
 	args := in.withDefaults()
 	if err := args.validate(); err != nil {
 		return nil, err
 	}
-	addons := KubernetesVersions[args.KubernetesVersion].Addons
 	c := &Cluster{tags: args.Tags}
 	if err := ctx.RegisterComponentResource("platform:cluster:Cluster", name, c, opts...); err != nil {
 		return nil, err
 	}
-	parent := pulumi.Parent(c)
-	protect := pulumi.Protect(args.Protect)
+	b := &clusterBuild{ctx: ctx, name: name, args: &args, c: c,
+		parent: pulumi.Parent(c), protect: pulumi.Protect(args.Protect)}
 
-	// Secrets encryption with a customer managed key. The key policy is the
-	// AWS default (the account root, so IAM policies govern use): never `*`.
-	deletionWindow := 7
-	if args.Protect {
-		deletionWindow = 30
-	}
-	key, err := kms.NewKey(ctx, name+"-secrets", &kms.KeyArgs{
-		Description:          pulumi.Sprintf("EKS secrets encryption for %s", args.Name),
-		EnableKeyRotation:    pulumi.Bool(true),
-		DeletionWindowInDays: pulumi.Int(deletionWindow),
-		Tags:                 args.awsTags(name + "-secrets"),
-	}, parent, protect)
+	key, err := b.secretsKey()
 	if err != nil {
 		return nil, err
 	}
-	if _, err := kms.NewAlias(ctx, name+"-secrets", &kms.AliasArgs{
-		Name:        pulumi.Sprintf("alias/%s-eks-secrets", args.Name),
-		TargetKeyId: key.KeyId,
-	}, parent); err != nil {
+	cl, err := b.controlPlane(key)
+	if err != nil {
 		return nil, err
 	}
+	if err := b.identityProvider(cl); err != nil {
+		return nil, err
+	}
+	accessEntries, err := newAdminAccess(ctx, name, &args, cl, b.parent)
+	if err != nil {
+		return nil, err
+	}
+	preNode, err := b.networkAddons(cl)
+	if err != nil {
+		return nil, err
+	}
+	nodeRole, nodeGroups, err := newNodeGroups(ctx, name, &args, cl, b.parent, b.protect, preNode)
+	if err != nil {
+		return nil, err
+	}
+	c.NodeRoleARN = nodeRole.Arn
+	postNode, err := b.nodeAddons(cl, nodeGroups)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.kubernetesProvider(cl, append(accessEntries, postNode...)); err != nil {
+		return nil, err
+	}
+	storageClass, err := newStorageClass(ctx, name, c.Provider, b.parent, postNode)
+	if err != nil {
+		return nil, err
+	}
+	c.Ready = append(postNode, storageClass)
 
+	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{
+		"name":            c.Name,
+		"endpoint":        c.Endpoint,
+		"kubeconfig":      c.Kubeconfig,
+		"oidcIssuerUrl":   c.OIDCIssuerURL,
+		"oidcProviderArn": c.OIDCProviderARN,
+		"secretsKeyArn":   c.SecretsKeyARN,
+		"nodeRoleArn":     c.NodeRoleARN,
+	}); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// clusterBuild carries what every step of NewCluster needs.
+type clusterBuild struct {
+	ctx             *pulumi.Context
+	name            string
+	args            *Args
+	c               *Cluster
+	parent, protect pulumi.ResourceOption
+}
+
+// secretsKey is the customer managed key that encrypts Secrets. The key
+// policy is the AWS default (the account root, so IAM policies govern use):
+// never `*`.
+func (b *clusterBuild) secretsKey() (*kms.Key, error) {
+	deletionWindow := 7
+	if b.args.Protect {
+		deletionWindow = 30
+	}
+	key, err := kms.NewKey(b.ctx, b.name+"-secrets", &kms.KeyArgs{
+		Description:          pulumi.Sprintf("EKS secrets encryption for %s", b.args.Name),
+		EnableKeyRotation:    pulumi.Bool(true),
+		DeletionWindowInDays: pulumi.Int(deletionWindow),
+		Tags:                 b.args.awsTags(b.name + "-secrets"),
+	}, b.parent, b.protect)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := kms.NewAlias(b.ctx, b.name+"-secrets", &kms.AliasArgs{
+		Name:        pulumi.Sprintf("alias/%s-eks-secrets", b.args.Name),
+		TargetKeyId: key.KeyId,
+	}, b.parent); err != nil {
+		return nil, err
+	}
+	b.c.SecretsKeyARN = key.Arn
+	return key, nil
+}
+
+// controlPlane builds the cluster role, the control-plane log group and the
+// EKS cluster itself.
+func (b *clusterBuild) controlPlane(key *kms.Key) (*eks.Cluster, error) {
+	ctx, name, args, parent := b.ctx, b.name, b.args, b.parent
 	clusterRole, err := iam.NewRole(ctx, name+"-cluster", &iam.RoleArgs{
 		AssumeRolePolicy: pulumi.String(policydoc.ServiceTrust("eks.amazonaws.com")),
 		Tags:             args.awsTags(name + "-cluster"),
@@ -289,7 +361,7 @@ func NewCluster(ctx *pulumi.Context, name string, in *Args, opts ...pulumi.Resou
 		Name:            pulumi.Sprintf("/aws/eks/%s/cluster", args.Name),
 		RetentionInDays: pulumi.Int(args.LogRetentionDays),
 		Tags:            args.awsTags(name + "-control-plane"),
-	}, parent, protect)
+	}, parent, b.protect)
 	if err != nil {
 		return nil, err
 	}
@@ -336,115 +408,104 @@ func NewCluster(ctx *pulumi.Context, name string, in *Args, opts ...pulumi.Resou
 		// The add-ons below are EKS-managed and pinned; nothing self-managed.
 		BootstrapSelfManagedAddons: pulumi.Bool(false),
 		Tags:                       args.awsTags(args.Name),
-	}, parent, protect, pulumi.DependsOn([]pulumi.Resource{logGroup, clusterPolicy, keyPolicy}))
+	}, parent, b.protect, pulumi.DependsOn([]pulumi.Resource{logGroup, clusterPolicy, keyPolicy}))
 	if err != nil {
 		return nil, err
 	}
-	c.Name = cl.Name
-	c.Endpoint = cl.Endpoint
-	c.CertificateAuthority = cl.CertificateAuthority.Data().Elem()
-	c.SecretsKeyARN = key.Arn
+	b.c.Name = cl.Name
+	b.c.Endpoint = cl.Endpoint
+	b.c.CertificateAuthority = cl.CertificateAuthority.Data().Elem()
+	return cl, nil
+}
 
-	// Identity provider for IAM roles for service accounts. IAM validates EKS
-	// issuers against its own trusted CAs, so no thumbprint is pinned.
+// identityProvider is the OIDC provider for IAM roles for service accounts.
+// IAM validates EKS issuers against its own trusted CAs, so no thumbprint is
+// pinned.
+func (b *clusterBuild) identityProvider(cl *eks.Cluster) error {
+	c := b.c
 	c.issuer = cl.Identities.Index(pulumi.Int(0)).Oidcs().Index(pulumi.Int(0)).Issuer().Elem()
-	c.oidcProvider, err = iam.NewOpenIdConnectProvider(ctx, name, &iam.OpenIdConnectProviderArgs{
+	var err error
+	c.oidcProvider, err = iam.NewOpenIdConnectProvider(b.ctx, b.name, &iam.OpenIdConnectProviderArgs{
 		Url:           c.issuer,
 		ClientIdLists: pulumi.ToStringArray([]string{"sts.amazonaws.com"}),
-		Tags:          args.awsTags(name + "-oidc"),
-	}, parent)
+		Tags:          b.args.awsTags(b.name + "-oidc"),
+	}, b.parent)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	c.OIDCIssuerURL = c.issuer
 	c.OIDCProviderARN = c.oidcProvider.Arn
+	return nil
+}
 
-	accessEntries, err := newAdminAccess(ctx, name, &args, cl, parent)
-	if err != nil {
-		return nil, err
-	}
+// addonSpec is one EKS add-on: its configuration values and the IAM role of
+// its service account, both optional.
+type addonSpec struct {
+	name, config string
+	role         pulumi.StringInput
+}
 
-	// Networking add-ons go on before any node, so nodes become Ready.
-	cniRole, err := c.NewWorkloadRole(ctx, name+"-vpc-cni", &WorkloadRoleArgs{
+// networkAddons go on before any node, so nodes become Ready.
+func (b *clusterBuild) networkAddons(cl *eks.Cluster) ([]pulumi.Resource, error) {
+	cniRole, err := b.c.NewWorkloadRole(b.ctx, b.name+"-vpc-cni", &WorkloadRoleArgs{
 		Namespace: "kube-system", ServiceAccount: "aws-node",
 		ManagedPolicyARNs: []string{cniPolicyARN},
 	})
 	if err != nil {
 		return nil, err
 	}
-	preNode := []pulumi.Resource{}
-	for _, a := range []struct {
-		name, config string
-		role         pulumi.StringInput
-	}{
+	return b.addons(cl, []addonSpec{
 		// The CNI's network policy agent enforces the platform's NetworkPolicies;
 		// without it they would be accepted and ignored.
 		{"vpc-cni", `{"enableNetworkPolicy":"true"}`, cniRole.RoleARN},
 		{"kube-proxy", "", nil},
 		{"eks-pod-identity-agent", "", nil},
-	} {
-		addon, err := newAddon(ctx, name, a.name, addons[a.name], a.config, a.role, cl, &args, parent)
-		if err != nil {
-			return nil, err
-		}
-		preNode = append(preNode, addon)
-	}
+	})
+}
 
-	nodeRole, nodeGroups, err := newNodeGroups(ctx, name, &args, cl, parent, protect, preNode)
-	if err != nil {
-		return nil, err
-	}
-	c.NodeRoleARN = nodeRole.Arn
-
-	// CoreDNS and the EBS CSI controller are Deployments: they need nodes.
-	ebsRole, err := c.NewWorkloadRole(ctx, name+"-ebs-csi", &WorkloadRoleArgs{
+// nodeAddons are Deployments (CoreDNS, the EBS CSI controller): they need
+// nodes.
+func (b *clusterBuild) nodeAddons(cl *eks.Cluster, nodeGroups []pulumi.Resource) ([]pulumi.Resource, error) {
+	ebsRole, err := b.c.NewWorkloadRole(b.ctx, b.name+"-ebs-csi", &WorkloadRoleArgs{
 		Namespace: "kube-system", ServiceAccount: "ebs-csi-controller-sa",
 		ManagedPolicyARNs: []string{ebsCSIPolicyARN},
 	})
 	if err != nil {
 		return nil, err
 	}
-	var postNode []pulumi.Resource
-	for _, a := range []struct {
-		name string
-		role pulumi.StringInput
-	}{{"coredns", nil}, {"aws-ebs-csi-driver", ebsRole.RoleARN}} {
-		addon, err := newAddon(ctx, name, a.name, addons[a.name], "", a.role, cl, &args, parent, pulumi.DependsOn(nodeGroups))
+	return b.addons(cl, []addonSpec{{"coredns", "", nil}, {"aws-ebs-csi-driver", "", ebsRole.RoleARN}},
+		pulumi.DependsOn(nodeGroups))
+}
+
+// addons installs each add-on at the version pinned for the cluster's
+// Kubernetes version.
+func (b *clusterBuild) addons(cl *eks.Cluster, specs []addonSpec, opts ...pulumi.ResourceOption) ([]pulumi.Resource, error) {
+	versions := KubernetesVersions[b.args.KubernetesVersion].Addons
+	var out []pulumi.Resource
+	for _, a := range specs {
+		addon, err := newAddon(b.ctx, b.name, a.name, versions[a.name], a.config, a.role, cl, b.args,
+			append([]pulumi.ResourceOption{b.parent}, opts...)...)
 		if err != nil {
 			return nil, err
 		}
-		postNode = append(postNode, addon)
+		out = append(out, addon)
 	}
+	return out, nil
+}
 
+// kubernetesProvider writes the kubeconfig (a secret) and the provider the
+// platform layer deploys with, once access and the node add-ons exist.
+func (b *clusterBuild) kubernetesProvider(cl *eks.Cluster, after []pulumi.Resource) error {
+	c, region := b.c, b.args.Region
 	c.Kubeconfig = pulumi.ToSecret(pulumi.All(cl.Name, cl.Endpoint, c.CertificateAuthority).ApplyT(
 		func(v []any) (string, error) {
-			return Kubeconfig(v[0].(string), v[1].(string), v[2].(string), args.Region)
+			return Kubeconfig(v[0].(string), v[1].(string), v[2].(string), region)
 		})).(pulumi.StringOutput)
-
-	c.Provider, err = kubernetes.NewProvider(ctx, name, &kubernetes.ProviderArgs{
+	var err error
+	c.Provider, err = kubernetes.NewProvider(b.ctx, b.name, &kubernetes.ProviderArgs{
 		Kubeconfig: c.Kubeconfig,
-	}, parent, pulumi.DependsOn(append(accessEntries, postNode...)))
-	if err != nil {
-		return nil, err
-	}
-	storageClass, err := newStorageClass(ctx, name, c.Provider, parent, postNode)
-	if err != nil {
-		return nil, err
-	}
-	c.Ready = append(postNode, storageClass)
-
-	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{
-		"name":            c.Name,
-		"endpoint":        c.Endpoint,
-		"kubeconfig":      c.Kubeconfig,
-		"oidcIssuerUrl":   c.OIDCIssuerURL,
-		"oidcProviderArn": c.OIDCProviderARN,
-		"secretsKeyArn":   c.SecretsKeyARN,
-		"nodeRoleArn":     c.NodeRoleARN,
-	}); err != nil {
-		return nil, err
-	}
-	return c, nil
+	}, b.parent, pulumi.DependsOn(after))
+	return err
 }
 
 // newAdminAccess gives each admin role cluster-admin, and each viewer role
@@ -512,64 +573,16 @@ var taintEffects = map[string]string{
 // node group per AZ, so the autoscaler can scale a zone whose pods are bound
 // to zonal EBS volumes.
 func newNodeGroups(ctx *pulumi.Context, name string, args *Args, cl *eks.Cluster, parent, protect pulumi.ResourceOption, after []pulumi.Resource) (*iam.Role, []pulumi.Resource, error) {
-	nodeRole, err := iam.NewRole(ctx, name+"-node", &iam.RoleArgs{
-		AssumeRolePolicy: pulumi.String(policydoc.ServiceTrust("ec2.amazonaws.com")),
-		Tags:             args.awsTags(name + "-node"),
-	}, parent)
+	nodeRole, deps, err := newNodeRole(ctx, name, args, parent)
 	if err != nil {
 		return nil, nil, err
 	}
-	deps := append(append([]pulumi.Resource{}, after...), args.NodesDependOn...)
-	for i, arn := range NodeRoleManagedPolicies {
-		att, err := iam.NewRolePolicyAttachment(ctx, fmt.Sprintf("%s-node-%d", name, i), &iam.RolePolicyAttachmentArgs{
-			Role:      nodeRole.Name,
-			PolicyArn: pulumi.String(arn),
-		}, parent)
-		if err != nil {
-			return nil, nil, err
-		}
-		deps = append(deps, att)
-	}
-
-	tagSpec := func(kind string) ec2.LaunchTemplateTagSpecificationInput {
-		return &ec2.LaunchTemplateTagSpecificationArgs{ResourceType: pulumi.String(kind), Tags: args.awsTags(args.Name + "-node")}
+	deps = append(append(deps, after...), args.NodesDependOn...)
+	lt, groupTypes, err := newLaunchTemplate(ctx, name, args, parent)
+	if err != nil {
+		return nil, nil, err
 	}
 	n := args.Nodes
-	var ltType pulumi.StringPtrInput
-	groupTypes := pulumi.ToStringArray(n.InstanceTypes)
-	if len(n.InstanceTypes) == 1 {
-		ltType, groupTypes = pulumi.String(n.InstanceTypes[0]), nil
-	}
-	lt, err := ec2.NewLaunchTemplate(ctx, name+"-node", &ec2.LaunchTemplateArgs{
-		Description:  pulumi.Sprintf("EKS managed nodes of %s", args.Name),
-		InstanceType: ltType,
-		// Pods must not reach the node's credentials: tokens required, and
-		// one hop means a container's packets never get an answer.
-		MetadataOptions: &ec2.LaunchTemplateMetadataOptionsArgs{
-			HttpEndpoint:            pulumi.String("enabled"),
-			HttpTokens:              pulumi.String("required"),
-			HttpPutResponseHopLimit: pulumi.Int(1),
-			InstanceMetadataTags:    pulumi.String("disabled"),
-		},
-		BlockDeviceMappings: ec2.LaunchTemplateBlockDeviceMappingArray{
-			&ec2.LaunchTemplateBlockDeviceMappingArgs{
-				DeviceName: pulumi.String("/dev/xvda"),
-				Ebs: &ec2.LaunchTemplateBlockDeviceMappingEbsArgs{
-					VolumeSize:          pulumi.Int(n.DiskSizeGiB),
-					VolumeType:          pulumi.String("gp3"),
-					Encrypted:           pulumi.String("true"),
-					DeleteOnTermination: pulumi.String("true"),
-				},
-			},
-		},
-		TagSpecifications:    ec2.LaunchTemplateTagSpecificationArray{tagSpec("instance"), tagSpec("volume")},
-		UpdateDefaultVersion: pulumi.Bool(true),
-		Tags:                 args.awsTags(name + "-node"),
-	}, parent)
-	if err != nil {
-		return nil, nil, err
-	}
-
 	amiType := "AL2023_x86_64_STANDARD"
 	if Architecture(n.InstanceTypes[0]) == "arm64" {
 		amiType = "AL2023_ARM_64_STANDARD"
@@ -621,4 +634,73 @@ func newNodeGroups(ctx *pulumi.Context, name string, args *Args, cl *eks.Cluster
 		groups = append(groups, ng)
 	}
 	return nodeRole, groups, nil
+}
+
+// newNodeRole is the nodes' role with NodeRoleManagedPolicies attached; the
+// attachments are returned so node groups wait for them.
+func newNodeRole(ctx *pulumi.Context, name string, args *Args, parent pulumi.ResourceOption) (*iam.Role, []pulumi.Resource, error) {
+	nodeRole, err := iam.NewRole(ctx, name+"-node", &iam.RoleArgs{
+		AssumeRolePolicy: pulumi.String(policydoc.ServiceTrust("ec2.amazonaws.com")),
+		Tags:             args.awsTags(name + "-node"),
+	}, parent)
+	if err != nil {
+		return nil, nil, err
+	}
+	var deps []pulumi.Resource
+	for i, arn := range NodeRoleManagedPolicies {
+		att, err := iam.NewRolePolicyAttachment(ctx, fmt.Sprintf("%s-node-%d", name, i), &iam.RolePolicyAttachmentArgs{
+			Role:      nodeRole.Name,
+			PolicyArn: pulumi.String(arn),
+		}, parent)
+		if err != nil {
+			return nil, nil, err
+		}
+		deps = append(deps, att)
+	}
+	return nodeRole, deps, nil
+}
+
+// newLaunchTemplate requires IMDSv2 and encrypts the root volume. It holds
+// the instance type when there is one; several types go on the node groups,
+// returned here.
+func newLaunchTemplate(ctx *pulumi.Context, name string, args *Args, parent pulumi.ResourceOption) (*ec2.LaunchTemplate, pulumi.StringArray, error) {
+	tagSpec := func(kind string) ec2.LaunchTemplateTagSpecificationInput {
+		return &ec2.LaunchTemplateTagSpecificationArgs{ResourceType: pulumi.String(kind), Tags: args.awsTags(args.Name + "-node")}
+	}
+	n := args.Nodes
+	var ltType pulumi.StringPtrInput
+	groupTypes := pulumi.ToStringArray(n.InstanceTypes)
+	if len(n.InstanceTypes) == 1 {
+		ltType, groupTypes = pulumi.String(n.InstanceTypes[0]), nil
+	}
+	lt, err := ec2.NewLaunchTemplate(ctx, name+"-node", &ec2.LaunchTemplateArgs{
+		Description:  pulumi.Sprintf("EKS managed nodes of %s", args.Name),
+		InstanceType: ltType,
+		// Pods must not reach the node's credentials: tokens required, and
+		// one hop means a container's packets never get an answer.
+		MetadataOptions: &ec2.LaunchTemplateMetadataOptionsArgs{
+			HttpEndpoint:            pulumi.String("enabled"),
+			HttpTokens:              pulumi.String("required"),
+			HttpPutResponseHopLimit: pulumi.Int(1),
+			InstanceMetadataTags:    pulumi.String("disabled"),
+		},
+		BlockDeviceMappings: ec2.LaunchTemplateBlockDeviceMappingArray{
+			&ec2.LaunchTemplateBlockDeviceMappingArgs{
+				DeviceName: pulumi.String("/dev/xvda"),
+				Ebs: &ec2.LaunchTemplateBlockDeviceMappingEbsArgs{
+					VolumeSize:          pulumi.Int(n.DiskSizeGiB),
+					VolumeType:          pulumi.String("gp3"),
+					Encrypted:           pulumi.String("true"),
+					DeleteOnTermination: pulumi.String("true"),
+				},
+			},
+		},
+		TagSpecifications:    ec2.LaunchTemplateTagSpecificationArray{tagSpec("instance"), tagSpec("volume")},
+		UpdateDefaultVersion: pulumi.Bool(true),
+		Tags:                 args.awsTags(name + "-node"),
+	}, parent)
+	if err != nil {
+		return nil, nil, err
+	}
+	return lt, groupTypes, nil
 }

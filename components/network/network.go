@@ -105,7 +105,10 @@ func (a *Args) tags(name string, extra map[string]string) pulumi.StringMap {
 	return m
 }
 
-// NewNetwork builds the VPC, its subnets, gateways, routes and flow logs.
+// NewNetwork builds, in order: the VPC with its rule-less default security
+// group, the internet gateway and public route table, a public subnet per
+// zone with the NAT gateways, a private subnet per zone with its egress
+// route, and the flow logs.
 func NewNetwork(ctx *pulumi.Context, name string, in *Args, opts ...pulumi.ResourceOption) (*Network, error) {
 	args := in.withDefaults()
 	if err := args.validate(); err != nil {
@@ -115,67 +118,140 @@ func NewNetwork(ctx *pulumi.Context, name string, in *Args, opts ...pulumi.Resou
 	if err := ctx.RegisterComponentResource("platform:network:Network", name, n, opts...); err != nil {
 		return nil, err
 	}
-	parent := pulumi.Parent(n)
-	protect := pulumi.Protect(args.Protect)
+	b := &networkBuild{ctx: ctx, name: name, args: &args, n: n,
+		parent: pulumi.Parent(n), protect: pulumi.Protect(args.Protect)}
 
-	vpc, err := ec2.NewVpc(ctx, name, &ec2.VpcArgs{
-		CidrBlock:          pulumi.String(args.VpcCIDR),
+	vpc, err := b.vpc()
+	if err != nil {
+		return nil, err
+	}
+	igw, publicRT, err := b.internetGateway(vpc)
+	if err != nil {
+		return nil, err
+	}
+	nats, err := b.publicSubnets(vpc, igw, publicRT)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.privateSubnets(vpc, nats); err != nil {
+		return nil, err
+	}
+	if err := newFlowLogs(ctx, name, &args, vpc, b.parent, b.protect); err != nil {
+		return nil, err
+	}
+
+	n.VpcID = vpc.ID().ToStringOutput()
+	n.PublicSubnetIDs = subnetIDs(n.PublicSubnets)
+	n.PrivateSubnetIDs = subnetIDs(n.PrivateSubnets)
+	var natIDs pulumi.StringArray
+	for _, nat := range nats {
+		natIDs = append(natIDs, nat.ID())
+	}
+	n.NatGatewayIDs = natIDs.ToStringArrayOutput()
+	if err := ctx.RegisterResourceOutputs(n, pulumi.Map{
+		"vpcId":            n.VpcID,
+		"publicSubnetIds":  n.PublicSubnetIDs,
+		"privateSubnetIds": n.PrivateSubnetIDs,
+		"natGatewayIds":    n.NatGatewayIDs,
+	}); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+func subnetIDs(subnets []ZonalSubnet) pulumi.StringArrayOutput {
+	var ids pulumi.StringArray
+	for _, s := range subnets {
+		ids = append(ids, s.ID)
+	}
+	return ids.ToStringArrayOutput()
+}
+
+// networkBuild carries what every step of NewNetwork needs.
+type networkBuild struct {
+	ctx             *pulumi.Context
+	name            string
+	args            *Args
+	n               *Network
+	vpcID           pulumi.IDOutput
+	parent, protect pulumi.ResourceOption
+}
+
+// subnet builds one subnet of a tier, tagged for EKS and for the load
+// balancer controller's discovery (elbRoleTag). No subnet maps public
+// addresses on launch.
+func (b *networkBuild) subnet(name, zone, cidr, tier, elbRoleTag string) (*ec2.Subnet, error) {
+	return ec2.NewSubnet(b.ctx, name, &ec2.SubnetArgs{
+		VpcId:               b.vpcID,
+		AvailabilityZone:    pulumi.String(zone),
+		CidrBlock:           pulumi.String(cidr),
+		MapPublicIpOnLaunch: pulumi.Bool(false),
+		Tags: b.args.tags(name, map[string]string{
+			elbRoleTag: "1",
+			"kubernetes.io/cluster/" + b.args.ClusterName: "shared",
+			"platform/tier": tier,
+		}),
+	}, b.parent)
+}
+
+// vpc builds the VPC and takes over its default security group, which keeps
+// no rules: nothing may fall back to it.
+func (b *networkBuild) vpc() (*ec2.Vpc, error) {
+	vpc, err := ec2.NewVpc(b.ctx, b.name, &ec2.VpcArgs{
+		CidrBlock:          pulumi.String(b.args.VpcCIDR),
 		EnableDnsHostnames: pulumi.Bool(true), // required by EKS private endpoint resolution
 		EnableDnsSupport:   pulumi.Bool(true),
-		Tags:               args.tags(name, nil),
-	}, parent, protect)
+		Tags:               b.args.tags(b.name, nil),
+	}, b.parent, b.protect)
 	if err != nil {
 		return nil, err
 	}
-
-	// The default security group keeps no rules: nothing may fall back to it.
-	if _, err := ec2.NewDefaultSecurityGroup(ctx, name+"-default", &ec2.DefaultSecurityGroupArgs{
+	b.vpcID = vpc.ID()
+	if _, err := ec2.NewDefaultSecurityGroup(b.ctx, b.name+"-default", &ec2.DefaultSecurityGroupArgs{
 		VpcId: vpc.ID(),
-		Tags:  args.tags(name+"-default", nil),
-	}, parent); err != nil {
+		Tags:  b.args.tags(b.name+"-default", nil),
+	}, b.parent); err != nil {
 		return nil, err
 	}
+	return vpc, nil
+}
 
-	igw, err := ec2.NewInternetGateway(ctx, name, &ec2.InternetGatewayArgs{
+// internetGateway builds the gateway and the public route table whose
+// default route goes through it.
+func (b *networkBuild) internetGateway(vpc *ec2.Vpc) (*ec2.InternetGateway, *ec2.RouteTable, error) {
+	igw, err := ec2.NewInternetGateway(b.ctx, b.name, &ec2.InternetGatewayArgs{
 		VpcId: vpc.ID(),
-		Tags:  args.tags(name, nil),
-	}, parent)
+		Tags:  b.args.tags(b.name, nil),
+	}, b.parent)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-
-	clusterTag := "kubernetes.io/cluster/" + args.ClusterName
-	publicRT, err := ec2.NewRouteTable(ctx, name+"-public", &ec2.RouteTableArgs{
+	publicRT, err := ec2.NewRouteTable(b.ctx, b.name+"-public", &ec2.RouteTableArgs{
 		VpcId: vpc.ID(),
-		Tags:  args.tags(name+"-public", nil),
-	}, parent)
+		Tags:  b.args.tags(b.name+"-public", nil),
+	}, b.parent)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if _, err := ec2.NewRoute(ctx, name+"-public-internet", &ec2.RouteArgs{
+	if _, err := ec2.NewRoute(b.ctx, b.name+"-public-internet", &ec2.RouteArgs{
 		RouteTableId:         publicRT.ID(),
 		DestinationCidrBlock: pulumi.String("0.0.0.0/0"),
 		GatewayId:            igw.ID(),
-	}, parent); err != nil {
-		return nil, err
+	}, b.parent); err != nil {
+		return nil, nil, err
 	}
+	return igw, publicRT, nil
+}
 
-	var publicIDs, privateIDs, natIDs pulumi.StringArray
+// publicSubnets builds a public subnet per zone and the NAT gateways: in
+// the first zone only (NatSingle) or in every zone (NatPerAZ).
+func (b *networkBuild) publicSubnets(vpc *ec2.Vpc, igw *ec2.InternetGateway, publicRT *ec2.RouteTable) ([]*ec2.NatGateway, error) {
+	ctx, name, args, parent := b.ctx, b.name, b.args, b.parent
 	var nats []*ec2.NatGateway
 	for i, zone := range args.AvailabilityZones {
 		pubName := fmt.Sprintf("%s-public-%s", name, zone)
-		pub, err := ec2.NewSubnet(ctx, pubName, &ec2.SubnetArgs{
-			VpcId:            vpc.ID(),
-			AvailabilityZone: pulumi.String(zone),
-			CidrBlock:        pulumi.String(args.PublicSubnetCIDRs[i]),
-			// Only load balancers and NAT gateways live here; they bring their own addresses.
-			MapPublicIpOnLaunch: pulumi.Bool(false),
-			Tags: args.tags(pubName, map[string]string{
-				"kubernetes.io/role/elb": "1",
-				clusterTag:               "shared",
-				"platform/tier":          "public",
-			}),
-		}, parent)
+		// Only load balancers and NAT gateways live here; they bring their own addresses.
+		pub, err := b.subnet(pubName, zone, args.PublicSubnetCIDRs[i], "public", "kubernetes.io/role/elb")
 		if err != nil {
 			return nil, err
 		}
@@ -185,8 +261,7 @@ func NewNetwork(ctx *pulumi.Context, name string, in *Args, opts ...pulumi.Resou
 		}, parent); err != nil {
 			return nil, err
 		}
-		n.PublicSubnets = append(n.PublicSubnets, ZonalSubnet{Zone: zone, ID: pub.ID().ToStringOutput()})
-		publicIDs = append(publicIDs, pub.ID())
+		b.n.PublicSubnets = append(b.n.PublicSubnets, ZonalSubnet{Zone: zone, ID: pub.ID().ToStringOutput()})
 
 		if i == 0 || args.NatGateways == NatPerAZ {
 			natName := fmt.Sprintf("%s-nat-%s", name, zone)
@@ -206,32 +281,27 @@ func NewNetwork(ctx *pulumi.Context, name string, in *Args, opts ...pulumi.Resou
 				return nil, err
 			}
 			nats = append(nats, nat)
-			natIDs = append(natIDs, nat.ID())
 		}
 	}
+	return nats, nil
+}
 
+// privateSubnets builds a private subnet per zone with its own route table,
+// whose default route goes through the zone's NAT gateway (or the one).
+func (b *networkBuild) privateSubnets(vpc *ec2.Vpc, nats []*ec2.NatGateway) error {
+	ctx, name, args, parent := b.ctx, b.name, b.args, b.parent
 	for i, zone := range args.AvailabilityZones {
 		privName := fmt.Sprintf("%s-private-%s", name, zone)
-		priv, err := ec2.NewSubnet(ctx, privName, &ec2.SubnetArgs{
-			VpcId:               vpc.ID(),
-			AvailabilityZone:    pulumi.String(zone),
-			CidrBlock:           pulumi.String(args.PrivateSubnetCIDRs[i]),
-			MapPublicIpOnLaunch: pulumi.Bool(false),
-			Tags: args.tags(privName, map[string]string{
-				"kubernetes.io/role/internal-elb": "1",
-				clusterTag:                        "shared",
-				"platform/tier":                   "private",
-			}),
-		}, parent)
+		priv, err := b.subnet(privName, zone, args.PrivateSubnetCIDRs[i], "private", "kubernetes.io/role/internal-elb")
 		if err != nil {
-			return nil, err
+			return err
 		}
 		rt, err := ec2.NewRouteTable(ctx, privName, &ec2.RouteTableArgs{
 			VpcId: vpc.ID(),
 			Tags:  args.tags(privName, nil),
 		}, parent)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		nat := nats[0]
 		if args.NatGateways == NatPerAZ {
@@ -243,36 +313,18 @@ func NewNetwork(ctx *pulumi.Context, name string, in *Args, opts ...pulumi.Resou
 			NatGatewayId:         nat.ID(),
 		}, parent)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		n.EgressRoutes = append(n.EgressRoutes, egress)
+		b.n.EgressRoutes = append(b.n.EgressRoutes, egress)
 		if _, err := ec2.NewRouteTableAssociation(ctx, privName, &ec2.RouteTableAssociationArgs{
 			SubnetId:     priv.ID(),
 			RouteTableId: rt.ID(),
 		}, parent); err != nil {
-			return nil, err
+			return err
 		}
-		n.PrivateSubnets = append(n.PrivateSubnets, ZonalSubnet{Zone: zone, ID: priv.ID().ToStringOutput()})
-		privateIDs = append(privateIDs, priv.ID())
+		b.n.PrivateSubnets = append(b.n.PrivateSubnets, ZonalSubnet{Zone: zone, ID: priv.ID().ToStringOutput()})
 	}
-
-	if err := newFlowLogs(ctx, name, &args, vpc, parent, protect); err != nil {
-		return nil, err
-	}
-
-	n.VpcID = vpc.ID().ToStringOutput()
-	n.PublicSubnetIDs = publicIDs.ToStringArrayOutput()
-	n.PrivateSubnetIDs = privateIDs.ToStringArrayOutput()
-	n.NatGatewayIDs = natIDs.ToStringArrayOutput()
-	if err := ctx.RegisterResourceOutputs(n, pulumi.Map{
-		"vpcId":            n.VpcID,
-		"publicSubnetIds":  n.PublicSubnetIDs,
-		"privateSubnetIds": n.PrivateSubnetIDs,
-		"natGatewayIds":    n.NatGatewayIDs,
-	}); err != nil {
-		return nil, err
-	}
-	return n, nil
+	return nil
 }
 
 // newFlowLogs records all VPC traffic metadata to a CloudWatch log group that
