@@ -2,7 +2,9 @@
 # Builds the real Kubernetes tools the validation tests (validation/) use and
 # generates the CRDs they install, all under the git-ignored .tools/ tree:
 #
-#   .tools/bin/kube-apiserver   v1.37.2  (tools/kube-apiserver module)
+#   .tools/bin/kube-apiserver   v1.37.2  (tools/kubernetes module)
+#   .tools/bin/kube-controller-manager, kube-scheduler  v1.37.2  (same module;
+#                               the engine test's control plane)
 #   .tools/bin/etcd             v3.6.16  (tools/etcd module)
 #   .tools/bin/controller-gen   v0.23.0
 #   .tools/bin/kube-score       v1.20.0
@@ -44,18 +46,26 @@ has_module() {
 
 step() { printf 'kube-tools: %s\n' "$*"; }
 
-# kube-apiserver: k8s.io/kubernetes is not meant to be required as a module,
-# so tools/kube-apiserver/go.mod pins each staging module with a replace.
-# The ldflags stamp the version the server reports (/version, --version).
-if has_module "$bin/kube-apiserver" k8s.io/kubernetes "$K8S_VERSION" &&
-  "$bin/kube-apiserver" --version | grep -qx "Kubernetes $K8S_VERSION"; then
-  step "kube-apiserver $K8S_VERSION present"
-else
-  step "building kube-apiserver $K8S_VERSION (cold: 6-13 min on 2 cores, seconds with a warm GOCACHE)"
+# kube-apiserver, and for the engine test (scripts/engine-test)
+# kube-controller-manager and kube-scheduler: k8s.io/kubernetes is not meant
+# to be required as a module, so tools/kubernetes/go.mod pins each staging
+# module with a replace. The ldflags stamp the version the servers report
+# (/version, --version). One go build: the three share most packages.
+missing=()
+for name in kube-apiserver kube-controller-manager kube-scheduler; do
+  if has_module "$bin/$name" k8s.io/kubernetes "$K8S_VERSION" &&
+    "$bin/$name" --version | grep -qx "Kubernetes $K8S_VERSION"; then
+    step "$name $K8S_VERSION present"
+  else
+    missing+=("k8s.io/kubernetes/cmd/$name")
+  fi
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  step "building ${missing[*]##*/} $K8S_VERSION (cold: 6-13 min for kube-apiserver on 2 cores, a few more for the other two; seconds with a warm GOCACHE)"
   minor=${K8S_VERSION#v1.}; minor=${minor%%.*}
-  (cd tools/kube-apiserver && go build -trimpath -o "$bin/kube-apiserver" \
+  (cd tools/kubernetes && go build -trimpath -o "$bin/" \
     -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=$K8S_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor" \
-    k8s.io/kubernetes/cmd/kube-apiserver)
+    "${missing[@]}")
 fi
 
 if has_module "$bin/etcd" go.etcd.io/etcd/server/v3 "$ETCD_VERSION"; then

@@ -45,8 +45,18 @@ func Program(ctx *pulumi.Context) error {
 	if err != nil {
 		return err
 	}
+	// A cloud platform stack exports its cluster's kubeconfig (a secret),
+	// the local one the kubeconfig context it deployed to; the provider
+	// takes whichever the stack has ("" leaves the default).
+	optional := func(name string) pulumi.StringOutput {
+		return platform.GetOutput(pulumi.String(name)).ApplyT(func(v any) string {
+			s, _ := v.(string)
+			return s
+		}).(pulumi.StringOutput)
+	}
 	provider, err := kubernetes.NewProvider(ctx, "platform", &kubernetes.ProviderArgs{
-		Kubeconfig: platform.GetStringOutput(pulumi.String("kubeconfig")),
+		Kubeconfig: optional("kubeconfig"),
+		Context:    optional("kubeconfigContext"),
 	})
 	if err != nil {
 		return err

@@ -1,0 +1,87 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/dynamic"
+)
+
+// ignoredResources churn on their own and are never the program's: events,
+// and the leases nodes and controllers renew.
+var ignoredResources = map[string]bool{
+	"events":                     true,
+	"events.events.k8s.io":       true,
+	"leases.coordination.k8s.io": true,
+}
+
+// Objects lists every object the API server holds, as
+// "<resource>.<group> <namespace>/<name>", sorted.
+func (c *Cluster) Objects(ctx context.Context) ([]string, error) {
+	dc, err := discovery.NewDiscoveryClientForConfig(c.Config)
+	if err != nil {
+		return nil, err
+	}
+	dyn, err := dynamic.NewForConfig(c.Config)
+	if err != nil {
+		return nil, err
+	}
+	lists, err := dc.ServerPreferredResources()
+	if err != nil && len(lists) == 0 {
+		return nil, fmt.Errorf("discovery: %w", err)
+	}
+	var out []string
+	for _, l := range lists {
+		gv, err := schema.ParseGroupVersion(l.GroupVersion)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range l.APIResources {
+			name := r.Name
+			if gv.Group != "" {
+				name += "." + gv.Group
+			}
+			if strings.Contains(r.Name, "/") || ignoredResources[name] || !canList(r) {
+				continue
+			}
+			items, err := dyn.Resource(gv.WithResource(r.Name)).List(ctx, metav1.ListOptions{})
+			if err != nil {
+				return nil, fmt.Errorf("list %s: %w", name, err)
+			}
+			for _, it := range items.Items {
+				out = append(out, fmt.Sprintf("%s %s/%s", name, it.GetNamespace(), it.GetName()))
+			}
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+func canList(r metav1.APIResource) bool {
+	for _, v := range r.Verbs {
+		if v == "list" {
+			return true
+		}
+	}
+	return false
+}
+
+// Added returns the entries of now that are not in before.
+func Added(before, now []string) []string {
+	seen := map[string]bool{}
+	for _, o := range before {
+		seen[o] = true
+	}
+	var out []string
+	for _, o := range now {
+		if !seen[o] {
+			out = append(out, o)
+		}
+	}
+	return out
+}
