@@ -216,7 +216,7 @@ func deployLogging(ctx *pulumi.Context, cfg *Config, p *Platform) error {
 	if p.Monitoring != nil {
 		// The release itself, not the component: a dependency on a component
 		// covers only the children registered by then.
-		args.Monitoring = p.Monitoring.Release
+		args.Monitoring = &logging.MonitoringArgs{DependsOn: []pulumi.Resource{p.Monitoring.Release}}
 	}
 	comp, err := logging.NewLogging(ctx, "logging", args, pulumi.Provider(p.Provider), cfg.Charts.Source.Option())
 	if err != nil {

@@ -308,7 +308,7 @@ func deployMonitoring(ctx *pulumi.Context, cfg *Config, p *Platform) error {
 	args := MonitoringArgs(cfg)
 	if p.Cluster != nil {
 		// The gp3 StorageClass and the add-ons on the nodes (EBS CSI).
-		args.After = p.Cluster.Ready
+		args.DependsOn = p.Cluster.Ready
 	}
 	comp, err := monitoring.NewMonitoring(ctx, "monitoring", args, pulumi.Provider(p.Provider), cfg.Charts.Source.Option())
 	if err != nil {

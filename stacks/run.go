@@ -130,9 +130,9 @@ func Deploy(ctx *pulumi.Context, cfg *Config) (*Platform, error) {
 			Labels:         cl.Nodes.Labels,
 			Taints:         taints,
 		},
-		NodesDependOn: net.EgressRoutes,
-		Tags:          cfg.Tags,
-		Protect:       cfg.Protect,
+		DependsOn: net.EgressRoutes,
+		Tags:      cfg.Tags,
+		Protect:   cfg.Protect,
 	})
 	if err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"sort"
@@ -43,11 +44,29 @@ const ServiceCIDR = "172.20.0.0/16"
 // gets its own workload role, so nodes do not hold network permissions.
 var NodeRoleManagedPolicies = []string{workerPolicyARN, ecrPullPolicyARN}
 
+// Defaults of Args and NodeArgs. Environments override them from the one
+// table in stacks (defaultsByEnvironment).
+const (
+	DefaultLogRetentionDays = 90
+	DefaultInstanceType     = "m5.large"
+	DefaultCapacityType     = "ON_DEMAND"
+	DefaultMinSize          = 1
+	DefaultDesiredSize      = 1
+	DefaultMaxSize          = 3
+	DefaultDiskSizeGiB      = 50
+	DefaultMaxUnavailable   = 1
+)
+
+// typeToken is the component's Pulumi type; errors name it with the
+// component's name.
+const typeToken = "platform:cluster:Cluster"
+
 // Args configures the cluster.
 type Args struct {
 	// Name of the EKS cluster. Required.
 	Name string
-	// KubernetesVersion: a key of KubernetesVersions. Default DefaultKubernetesVersion.
+	// KubernetesVersion: a key of KubernetesVersions. Default
+	// [DefaultKubernetesVersion].
 	KubernetesVersion string
 	// Region the cluster runs in, written into the kubeconfig. Required.
 	Region string
@@ -67,14 +86,15 @@ type Args struct {
 	// ViewerRoleARNs get read-only access (AmazonEKSViewPolicy) through EKS
 	// access entries: for `pulumi preview` in pull requests. Default none.
 	ViewerRoleARNs []string
-	// LogRetentionDays of the control-plane log group. Default 90.
+	// LogRetentionDays of the control-plane log group. Default
+	// [DefaultLogRetentionDays].
 	LogRetentionDays int
 	// Nodes shapes each per-AZ managed node group. Defaults in NodeArgs.
 	Nodes NodeArgs
-	// NodesDependOn must exist before nodes launch: the network's NAT
-	// gateways and routes, without which nodes cannot pull images or join.
-	// Default none.
-	NodesDependOn []pulumi.Resource
+	// DependsOn: the nodes wait for these, e.g. the network's NAT gateways
+	// and routes, without which nodes cannot pull images or join. Default
+	// none.
+	DependsOn []pulumi.Resource
 	// Tags are added to every AWS resource. Default none.
 	Tags map[string]string
 	// Protect marks the cluster, its KMS key, log group and node groups
@@ -90,19 +110,24 @@ type ZoneSubnet struct {
 
 // NodeArgs shapes each managed node group. Sizes are per AZ.
 type NodeArgs struct {
-	// InstanceTypes, all of one CPU architecture. Default [m5.large]. One
+	// InstanceTypes, all of one CPU architecture. Default
+	// [[DefaultInstanceType]]. One
 	// type goes into the launch template, so changing it rolls the nodes
 	// (a new template version); several (for spot capacity) must sit on the
 	// node group, where a change replaces the group (ForceNew in the
 	// provider), which `protect` refuses in prod.
 	InstanceTypes []string
-	// CapacityType: ON_DEMAND or SPOT. Default ON_DEMAND.
+	// CapacityType: ON_DEMAND or SPOT. Default [DefaultCapacityType].
 	CapacityType string
-	// MinSize, DesiredSize, MaxSize. Defaults 1, 1, 3.
+	// MinSize, DesiredSize, MaxSize. Defaults [DefaultMinSize],
+	// [DefaultDesiredSize], [DefaultMaxSize] when all three are 0 (a
+	// minimum of 0 is a valid setting beside a maximum).
 	MinSize, DesiredSize, MaxSize int
-	// DiskSizeGiB of the encrypted gp3 root volume. Default 50.
+	// DiskSizeGiB of the encrypted gp3 root volume. Default
+	// [DefaultDiskSizeGiB].
 	DiskSizeGiB int
-	// MaxUnavailable nodes per group during an update. Default 1.
+	// MaxUnavailable nodes per group during an update. Default
+	// [DefaultMaxUnavailable].
 	MaxUnavailable int
 	// Labels and Taints for every node. Default none.
 	Labels map[string]string
@@ -153,64 +178,63 @@ func Architecture(instanceType string) string {
 	return "x86_64"
 }
 
-func (a *Args) withDefaults() Args {
-	out := *a
-	if out.KubernetesVersion == "" {
-		out.KubernetesVersion = DefaultKubernetesVersion
+// withDefaults returns a copy of a with every default applied.
+func (a Args) withDefaults() Args {
+	if a.KubernetesVersion == "" {
+		a.KubernetesVersion = DefaultKubernetesVersion
 	}
-	if out.LogRetentionDays == 0 {
-		out.LogRetentionDays = 90
+	if a.LogRetentionDays == 0 {
+		a.LogRetentionDays = DefaultLogRetentionDays
 	}
-	n := &out.Nodes
+	n := &a.Nodes
 	if len(n.InstanceTypes) == 0 {
-		n.InstanceTypes = []string{"m5.large"}
+		n.InstanceTypes = []string{DefaultInstanceType}
 	}
 	if n.CapacityType == "" {
-		n.CapacityType = "ON_DEMAND"
+		n.CapacityType = DefaultCapacityType
 	}
 	if n.MinSize == 0 && n.DesiredSize == 0 && n.MaxSize == 0 {
-		n.MinSize, n.DesiredSize, n.MaxSize = 1, 1, 3
+		n.MinSize, n.DesiredSize, n.MaxSize = DefaultMinSize, DefaultDesiredSize, DefaultMaxSize
 	}
 	if n.DiskSizeGiB == 0 {
-		n.DiskSizeGiB = 50
+		n.DiskSizeGiB = DefaultDiskSizeGiB
 	}
 	if n.MaxUnavailable == 0 {
-		n.MaxUnavailable = 1
+		n.MaxUnavailable = DefaultMaxUnavailable
 	}
-	return out
+	return a
 }
 
-func (a *Args) validate() error {
-	var errs []string
+// validate returns every problem with defaulted Args, joined.
+func (a Args) validate() error {
+	var errs []error
+	add := func(format string, v ...any) { errs = append(errs, fmt.Errorf(format, v...)) }
 	if a.Name == "" {
-		errs = append(errs, "Name is required")
+		add("Name is required")
 	}
 	if a.Region == "" {
-		errs = append(errs, "Region is required")
+		add("Region is required")
 	}
 	if len(a.AdminRoleARNs) == 0 {
-		errs = append(errs, "AdminRoleARNs is empty: list at least the role that runs `pulumi up`, the only way the platform layer reaches the API")
+		add("AdminRoleARNs is empty: list at least the role that runs `pulumi up`, the only way the platform layer reaches the API")
 	}
 	if len(a.Subnets) < 2 {
-		errs = append(errs, fmt.Sprintf("at least 2 subnets in distinct AZs are required, got %d", len(a.Subnets)))
+		add("Subnets: at least 2 in distinct AZs are required, got %d", len(a.Subnets))
 	}
 	if _, ok := KubernetesVersions[a.KubernetesVersion]; !ok {
-		errs = append(errs, fmt.Sprintf("KubernetesVersion %q is not one of %s", a.KubernetesVersion, strings.Join(SupportedKubernetesVersions(), ", ")))
+		add("KubernetesVersion %q: must be one of %s", a.KubernetesVersion, strings.Join(SupportedKubernetesVersions(), ", "))
 	}
 	if a.EndpointPublicAccess && len(a.PublicAccessCIDRs) == 0 {
-		errs = append(errs, "PublicAccessCIDRs is required when EndpointPublicAccess is on")
+		add("PublicAccessCIDRs is required when EndpointPublicAccess is on")
 	}
 	arch := Architecture(a.Nodes.InstanceTypes[0])
 	for _, t := range a.Nodes.InstanceTypes {
 		if Architecture(t) != arch {
-			errs = append(errs, fmt.Sprintf("instance types %v mix CPU architectures", a.Nodes.InstanceTypes))
+			add("Nodes.InstanceTypes %v: mix CPU architectures", a.Nodes.InstanceTypes)
 			break
 		}
 	}
-	if len(errs) > 0 {
-		return fmt.Errorf("cluster %q: %s", a.Name, strings.Join(errs, "; "))
-	}
-	return nil
+	return errors.Join(errs...)
 }
 
 func (a *Args) awsTags(name string) pulumi.StringMap {
@@ -229,10 +253,10 @@ func (a *Args) awsTags(name string) pulumi.StringMap {
 func NewCluster(ctx *pulumi.Context, name string, in *Args, opts ...pulumi.ResourceOption) (*Cluster, error) {
 	args := in.withDefaults()
 	if err := args.validate(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s %q: %w", typeToken, name, err)
 	}
 	c := &Cluster{tags: args.Tags}
-	if err := ctx.RegisterComponentResource("platform:cluster:Cluster", name, c, opts...); err != nil {
+	if err := ctx.RegisterComponentResource(typeToken, name, c, opts...); err != nil {
 		return nil, err
 	}
 	b := &clusterBuild{ctx: ctx, name: name, args: &args, c: c,
@@ -577,7 +601,7 @@ func newNodeGroups(ctx *pulumi.Context, name string, args *Args, cl *eks.Cluster
 	if err != nil {
 		return nil, nil, err
 	}
-	deps = append(append(deps, after...), args.NodesDependOn...)
+	deps = append(append(deps, after...), args.DependsOn...)
 	lt, groupTypes, err := newLaunchTemplate(ctx, name, args, parent)
 	if err != nil {
 		return nil, nil, err

@@ -80,7 +80,7 @@ func TestRejectsBadArgs(t *testing.T) {
 				return err
 			})
 			require.Error(t, err)
-			assert.Contains(t, err.Error(), `cluster "c"`)
+			assert.Contains(t, err.Error(), `platform:cluster:Cluster "c": `)
 			assert.Empty(t, res.Resources)
 		})
 	}

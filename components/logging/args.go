@@ -1,6 +1,7 @@
 package logging
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -49,19 +50,38 @@ const (
 	DefaultOutageMinutes        = 60
 	DefaultFluentBitMemoryMiB   = 100
 	DefaultFluentdMemoryMiB     = 512
+	DefaultFluentBitCPUMilli    = 50
+	DefaultFluentdCPUMilli      = 100
 	DefaultBufferHostPath       = "/var/lib/platform-logging"
 	DefaultPriorityClassName    = "system-node-critical"
 	DefaultIngestTokenSecretKey = "token"
+	DefaultAgent                = FluentBit
 	// chunkMiB is the size Fluent Bit gives a chunk (about 2 MB), which is
 	// what one `storage.max_chunks_up` slot costs in memory.
 	chunkMiB = 2
 )
 
+// DefaultAPIServerPort is the port of the API server rule unless
+// Args.APIServer says otherwise (any address).
+const DefaultAPIServerPort = 443
+
+// typeToken is the component's Pulumi type; errors name it with the
+// component's name.
+const typeToken = "platform:logging:Logging"
+
+// MonitoringArgs says the Prometheus Operator is installed, so the agent
+// gets a ServiceMonitor.
+type MonitoringArgs struct {
+	// DependsOn: the ServiceMonitor waits for these, at least what installs
+	// the Prometheus Operator CRDs. Default none.
+	DependsOn []pulumi.Resource
+}
+
 // Args configures the log pipeline.
 type Args struct {
-	// Agent: FluentBit or Fluentd. Default FluentBit.
+	// Agent: FluentBit or Fluentd. Default [DefaultAgent].
 	Agent string
-	// Namespace the agent runs in. Default "logging".
+	// Namespace the agent runs in. Default [DefaultNamespace].
 	Namespace string
 	// LogScaleURL is the LogScale base URL, https only, without a path, such
 	// as https://cloud.community.humio.com. Required.
@@ -78,47 +98,51 @@ type Args struct {
 	// none (no field added).
 	ClusterName string
 	// LogRateKiBPerSecond is the expected log volume of one node. Default
-	// 512 (0.5 MB/s).
+	// [DefaultLogRateKiBPerSecond].
 	LogRateKiBPerSecond int
 	// OutageMinutes is how long a LogScale outage the node buffer must
-	// survive without dropping logs. Default 60.
+	// survive without dropping logs. Default [DefaultOutageMinutes].
 	OutageMinutes int
 	// BufferMiB is the disk buffer per node. Default: OutageMinutes x
 	// LogRateKiBPerSecond, rounded up. Must hold at least one minute of logs.
 	BufferMiB int
 	// BufferHostPath is the node directory the buffer lives in. Default
-	// /var/lib/platform-logging.
+	// [DefaultBufferHostPath].
 	BufferHostPath string
 	// StorageSyncFull makes Fluent Bit fsync every chunk write (crash safe at
 	// the cost of disk IO). Default false (`normal`).
 	StorageSyncFull bool
-	// MemoryLimitMiB is the agent container's memory limit. Default 100 for
-	// Fluent Bit, 512 for Fluentd.
+	// MemoryLimitMiB is the agent container's memory limit. Default
+	// [DefaultFluentBitMemoryMiB] or [DefaultFluentdMemoryMiB].
 	MemoryLimitMiB int
 	// MemoryRequestMiB is the memory request. Default half the limit.
 	MemoryRequestMiB int
-	// CPURequestMilli is the CPU request. Default 50 (Fluent Bit), 100 (Fluentd).
+	// CPURequestMilli is the CPU request. Default [DefaultFluentBitCPUMilli]
+	// or [DefaultFluentdCPUMilli].
 	CPURequestMilli int
 	// ExcludeNamespaces are namespaces whose logs are not shipped. Default none.
 	ExcludeNamespaces []string
-	// MonitoringNamespace may scrape the agent's metrics. Default "monitoring".
+	// MonitoringNamespace may scrape the agent's metrics. Default
+	// [DefaultMonitoringNamespace].
 	MonitoringNamespace string
-	// Monitoring is the resource that installs the Prometheus Operator CRDs;
-	// the ServiceMonitor depends on it. Default none.
-	Monitoring pulumi.Resource
+	// Monitoring: the Prometheus Operator is installed; the agent gets a
+	// ServiceMonitor. Default nil: none (the CRD does not exist).
+	Monitoring *MonitoringArgs
 	// APIServer is where the agent reads pod metadata from (the platform's
 	// one API-server rule). Default any address on 443
 	// (namespace.AnyAPIServer); on EKS pass namespace.EKSAPIServer.
 	APIServer *namespace.APIServer
-	// PriorityClassName of the agent pods. Default system-node-critical, so
+	// PriorityClassName of the agent pods. Default
+	// [DefaultPriorityClassName], so
 	// the agent is the last thing evicted from a node under pressure.
 	PriorityClassName string
 }
 
-func (a *Args) withDefaults() Args {
-	out := *a
+// withDefaults returns a copy of a with every default applied.
+func (a Args) withDefaults() Args {
+	out := a
 	if out.Agent == "" {
-		out.Agent = FluentBit
+		out.Agent = DefaultAgent
 	}
 	if out.Namespace == "" {
 		out.Namespace = DefaultNamespace
@@ -148,13 +172,13 @@ func (a *Args) withDefaults() Args {
 		out.MemoryRequestMiB = out.MemoryLimitMiB / 2
 	}
 	if out.CPURequestMilli == 0 {
-		out.CPURequestMilli = 50
+		out.CPURequestMilli = DefaultFluentBitCPUMilli
 		if out.Agent == Fluentd {
-			out.CPURequestMilli = 100
+			out.CPURequestMilli = DefaultFluentdCPUMilli
 		}
 	}
 	if out.APIServer == nil {
-		anyAPI := namespace.AnyAPIServer(443)
+		anyAPI := namespace.AnyAPIServer(DefaultAPIServerPort)
 		out.APIServer = &anyAPI
 	}
 	if out.PriorityClassName == "" {
@@ -230,10 +254,10 @@ func ParseLogScaleURL(raw string) (host string, port int, err error) {
 	return u.Hostname(), port, nil
 }
 
-// validate returns every problem with defaulted args at once.
-func (a *Args) validate() error {
-	var errs []string
-	add := func(format string, v ...any) { errs = append(errs, fmt.Sprintf(format, v...)) }
+// validate returns every problem with defaulted Args, joined.
+func (a Args) validate() error {
+	var errs []error
+	add := func(format string, v ...any) { errs = append(errs, fmt.Errorf(format, v...)) }
 	if a.Agent != FluentBit && a.Agent != Fluentd {
 		add("Agent %q must be one of %s", a.Agent, strings.Join(Agents, ", "))
 	}
@@ -284,10 +308,7 @@ func (a *Args) validate() error {
 	if err := a.APIServer.Validate(); err != nil {
 		add("%v", err)
 	}
-	if len(errs) > 0 {
-		return fmt.Errorf("logging: %s", strings.Join(errs, "; "))
-	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // maxChunksUp bounds the chunks Fluent Bit keeps in memory so that they use

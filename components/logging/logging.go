@@ -3,6 +3,7 @@ package logging
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
@@ -99,16 +100,16 @@ type Logging struct {
 // Kubernetes provider given in opts.
 func NewLogging(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*Logging, error) {
 	r, err := Render(args)
-	if err != nil {
-		return nil, err
-	}
 	if args.IngestToken == nil {
-		return nil, fmt.Errorf("logging: IngestToken is required")
+		err = errors.Join(err, errors.New("IngestToken is required"))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s %q: %w", typeToken, name, err)
 	}
 	a := r.Args
 
 	l := &Logging{Agent: a.Agent, MetricsPath: r.MetricsPath, BufferMiB: a.BufferMiB}
-	if err := ctx.RegisterComponentResource("platform:logging:Logging", name, l, opts...); err != nil {
+	if err := ctx.RegisterComponentResource(typeToken, name, l, opts...); err != nil {
 		return nil, err
 	}
 	parent := pulumi.Parent(l)
@@ -204,7 +205,8 @@ func NewLogging(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 	// Prometheus Operator CRDs, which the chart cannot depend on; without
 	// monitoring the CRD does not exist, so neither does the ServiceMonitor.
 	if a.Monitoring != nil {
-		if err := newServiceMonitor(ctx, name, a, r, ns, []pulumi.Resource{release, a.Monitoring}, parent); err != nil {
+		deps := append([]pulumi.Resource{release}, a.Monitoring.DependsOn...)
+		if err := newServiceMonitor(ctx, name, a, r, ns, deps, parent); err != nil {
 			return nil, err
 		}
 	}

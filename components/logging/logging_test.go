@@ -130,7 +130,7 @@ func deploy(t *testing.T, args logging.Args) *harness.Result {
 			return err
 		}
 		args.IngestToken = pulumi.ToSecret(pulumi.String(token)).(pulumi.StringOutput)
-		args.Monitoring = mon
+		args.Monitoring = &logging.MonitoringArgs{DependsOn: []pulumi.Resource{mon}}
 		_, err = logging.NewLogging(ctx, "logging", &args, pulumi.Provider(prov))
 		return err
 	})

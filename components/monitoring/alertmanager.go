@@ -46,27 +46,32 @@ type RoutingArgs struct {
 	// Heartbeat: a dead-man's-switch URL is configured; without it Watchdog
 	// goes to the null receiver. Default false.
 	Heartbeat bool
-	// GroupWait, GroupInterval: default 30s and 5m.
+	// GroupWait, GroupInterval: default [DefaultGroupWait] and
+	// [DefaultGroupInterval].
 	GroupWait, GroupInterval string
-	// CriticalRepeatInterval (default 1h) and WarningRepeatInterval
-	// (default 12h): how often an unresolved alert is sent again.
+	// CriticalRepeatInterval (default [DefaultCriticalRepeatInterval]) and
+	// WarningRepeatInterval (default [DefaultWarningRepeatInterval]): how often an unresolved alert is sent again.
 	CriticalRepeatInterval, WarningRepeatInterval string
 	// HeartbeatInterval: how often Watchdog is sent to the heartbeat URL;
-	// default 1m (the dead-man's switch alerts after a few missed beats).
+	// default [DefaultHeartbeatInterval] (the dead-man's switch alerts after a few missed beats).
 	HeartbeatInterval string
 }
 
+// Defaults of RoutingArgs.
+const (
+	DefaultGroupWait              = "30s"
+	DefaultGroupInterval          = "5m"
+	DefaultCriticalRepeatInterval = "1h"
+	DefaultWarningRepeatInterval  = "12h"
+	DefaultHeartbeatInterval      = "1m"
+)
+
 func (r *RoutingArgs) defaults() {
-	set := func(dst *string, v string) {
-		if *dst == "" {
-			*dst = v
-		}
-	}
-	set(&r.GroupWait, "30s")
-	set(&r.GroupInterval, "5m")
-	set(&r.CriticalRepeatInterval, "1h")
-	set(&r.WarningRepeatInterval, "12h")
-	set(&r.HeartbeatInterval, "1m")
+	setDefault(&r.GroupWait, DefaultGroupWait)
+	setDefault(&r.GroupInterval, DefaultGroupInterval)
+	setDefault(&r.CriticalRepeatInterval, DefaultCriticalRepeatInterval)
+	setDefault(&r.WarningRepeatInterval, DefaultWarningRepeatInterval)
+	setDefault(&r.HeartbeatInterval, DefaultHeartbeatInterval)
 }
 
 // Config is the Alertmanager configuration file (the fields we use).

@@ -15,9 +15,8 @@ import "sigs.k8s.io/yaml"
 // args is defaulted like NewMonitoring does; the receivers a stack configures
 // are named by the booleans in args.Routing.
 func GeneratedFiles(args Args) (map[string][]byte, error) {
-	a := args
-	routing := a.Routing
-	applyDefaults(&a)
+	routing := args.Routing
+	a := args.withDefaults()
 	// GeneratedFiles runs without Pulumi secrets: keep the caller's choice
 	// of receivers rather than the one derived from Secrets.
 	routing.defaults()

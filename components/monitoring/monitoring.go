@@ -21,25 +21,29 @@ import (
 // PrometheusArgs sizes Prometheus.
 type PrometheusArgs struct {
 	// Replicas: identical Prometheus servers differing only in the
-	// prometheus_replica label. Default 1.
+	// prometheus_replica label. Default [DefaultPrometheusReplicas].
 	Replicas int
-	// Retention: how long samples are kept (Prometheus duration). Default "10d".
+	// Retention: how long samples are kept (Prometheus duration). Default
+	// [DefaultRetention].
 	Retention string
 	// VolumeSizeGiB of each replica's volume; the TSDB is capped at 85 % of
-	// it (retentionSize). Default 20.
+	// it (retentionSize). Default [DefaultPrometheusVolumeGiB].
 	VolumeSizeGiB int
 	// ExpectedSeries: active series the sizing rule sizes memory and CPU
-	// for (PrometheusResources). Default 300000.
+	// for (PrometheusResources). Default [DefaultExpectedSeries].
 	ExpectedSeries int
-	// ScrapeInterval, also the rule evaluation interval. Default "30s".
+	// ScrapeInterval, also the rule evaluation interval. Default
+	// [DefaultScrapeInterval].
 	ScrapeInterval string
 }
 
 // AlertmanagerArgs sizes Alertmanager.
 type AlertmanagerArgs struct {
-	// Replicas: an HA cluster gossiping notification state. Default 1.
+	// Replicas: an HA cluster gossiping notification state. Default
+	// [DefaultAlertmanagerReplicas].
 	Replicas int
-	// VolumeSizeGiB for silences and notification log. Default 2.
+	// VolumeSizeGiB for silences and notification log. Default
+	// [DefaultAlertmanagerVolumeGiB].
 	VolumeSizeGiB int
 }
 
@@ -60,11 +64,11 @@ type ReceiverSecrets struct {
 // Args configures the monitoring component.
 type Args struct {
 	// Namespace for the chart, Prometheus, Alertmanager and Grafana
-	// (Pod Security restricted). Default "monitoring".
+	// (Pod Security restricted). Default [DefaultNamespace].
 	Namespace string
 	// NodeExporterNamespace: node-exporter needs hostNetwork, hostPID and
 	// host paths, so it runs alone in a privileged namespace. Default
-	// "monitoring-node-exporter".
+	// [DefaultNodeExporterNamespace].
 	NodeExporterNamespace string
 	// ClusterName and Environment become the external labels `cluster` and
 	// `environment` on every alert. Required.
@@ -102,11 +106,11 @@ type Args struct {
 	// namespace.EKSAPIServer.
 	APIServer *namespace.APIServer
 	// ScrapeCIDRs: node addresses Prometheus scrapes (kubelet, node-exporter,
-	// kube-proxy) besides pods. Default ["0.0.0.0/0"]; set the VPC CIDR on EKS.
+	// kube-proxy) besides pods. Default [DefaultScrapeCIDRs]; set the VPC CIDR on EKS.
 	ScrapeCIDRs []string
-	// After: resources the chart waits for, e.g. the cluster's StorageClass
+	// DependsOn: the chart waits for these, e.g. the cluster's StorageClass
 	// and storage driver (cluster.Cluster.Ready). Default none.
-	After []pulumi.Resource
+	DependsOn []pulumi.Resource
 }
 
 // Monitoring is the installed monitoring stack.
@@ -128,27 +132,47 @@ type Monitoring struct {
 
 var dnsName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
 
-// applyDefaults fills every unset field.
-func applyDefaults(a *Args) {
-	set := func(dst *string, v string) {
-		if *dst == "" {
-			*dst = v
-		}
+// Defaults of Args. Environments override several from the one table in
+// stacks (defaultsByEnvironment).
+const (
+	DefaultNamespace             = "monitoring"
+	DefaultNodeExporterNamespace = "monitoring-node-exporter"
+	DefaultPrometheusReplicas    = 1
+	DefaultRetention             = "10d"
+	DefaultPrometheusVolumeGiB   = 20
+	DefaultExpectedSeries        = 300000
+	DefaultScrapeInterval        = "30s"
+	DefaultAlertmanagerReplicas  = 1
+	DefaultAlertmanagerVolumeGiB = 2
+)
+
+// DefaultScrapeCIDRs are the node addresses Prometheus may scrape unless
+// told: any (the VPC block is set on EKS).
+var DefaultScrapeCIDRs = []string{"0.0.0.0/0"}
+
+// typeToken is the component's Pulumi type; errors name it with the
+// component's name.
+const typeToken = "platform:monitoring:Monitoring"
+
+// setDefault sets *dst to v when it holds its type's zero value.
+func setDefault[T comparable](dst *T, v T) {
+	var zero T
+	if *dst == zero {
+		*dst = v
 	}
-	seti := func(dst *int, v int) {
-		if *dst == 0 {
-			*dst = v
-		}
-	}
-	set(&a.Namespace, "monitoring")
-	set(&a.NodeExporterNamespace, "monitoring-node-exporter")
-	seti(&a.Prometheus.Replicas, 1)
-	set(&a.Prometheus.Retention, "10d")
-	seti(&a.Prometheus.VolumeSizeGiB, 20)
-	seti(&a.Prometheus.ExpectedSeries, 300000)
-	set(&a.Prometheus.ScrapeInterval, "30s")
-	seti(&a.Alertmanager.Replicas, 1)
-	seti(&a.Alertmanager.VolumeSizeGiB, 2)
+}
+
+// withDefaults returns a copy of a with every default applied.
+func (a Args) withDefaults() Args {
+	setDefault(&a.Namespace, DefaultNamespace)
+	setDefault(&a.NodeExporterNamespace, DefaultNodeExporterNamespace)
+	setDefault(&a.Prometheus.Replicas, DefaultPrometheusReplicas)
+	setDefault(&a.Prometheus.Retention, DefaultRetention)
+	setDefault(&a.Prometheus.VolumeSizeGiB, DefaultPrometheusVolumeGiB)
+	setDefault(&a.Prometheus.ExpectedSeries, DefaultExpectedSeries)
+	setDefault(&a.Prometheus.ScrapeInterval, DefaultScrapeInterval)
+	setDefault(&a.Alertmanager.Replicas, DefaultAlertmanagerReplicas)
+	setDefault(&a.Alertmanager.VolumeSizeGiB, DefaultAlertmanagerVolumeGiB)
 	a.Routing.Slack = a.Secrets.SlackWebhookURL != nil
 	a.Routing.PagerDuty = a.Secrets.PagerDutyRoutingKey != nil
 	a.Routing.Webhook = a.Secrets.WebhookURL != nil
@@ -162,14 +186,15 @@ func applyDefaults(a *Args) {
 		a.APIServer = &anyAPI
 	}
 	if len(a.ScrapeCIDRs) == 0 {
-		a.ScrapeCIDRs = []string{"0.0.0.0/0"}
+		a.ScrapeCIDRs = DefaultScrapeCIDRs
 	}
+	return a
 }
 
 var promDuration = regexp.MustCompile(`^([0-9]+(ms|s|m|h|d|w|y))+$`)
 
-// validate returns every problem with defaulted Args.
-func validate(a *Args) error {
+// validate returns every problem with defaulted Args, joined.
+func (a Args) validate() error {
 	var p []string
 	for field, v := range map[string]string{"Namespace": a.Namespace, "NodeExporterNamespace": a.NodeExporterNamespace} {
 		if !dnsName.MatchString(v) {
@@ -203,23 +228,23 @@ func validate(a *Args) error {
 		p = append(p, fmt.Sprintf("Prometheus.ExpectedSeries %d must be at least 1000", a.Prometheus.ExpectedSeries))
 	}
 	p = append(p, a.Rules.validate()...)
-	if len(p) > 0 {
-		sort.Strings(p)
-		return errors.New("monitoring: " + strings.Join(p, "; "))
+	sort.Strings(p)
+	errs := make([]error, len(p))
+	for i, m := range p {
+		errs[i] = errors.New(m)
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // NewMonitoring installs the monitoring stack. Pass the cluster's Kubernetes
 // provider in opts.
 func NewMonitoring(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*Monitoring, error) {
-	a := *args
-	applyDefaults(&a)
-	if err := validate(&a); err != nil {
-		return nil, err
+	a := args.withDefaults()
+	if err := a.validate(); err != nil {
+		return nil, fmt.Errorf("%s %q: %w", typeToken, name, err)
 	}
 	m := &Monitoring{NamespaceName: a.Namespace}
-	if err := ctx.RegisterComponentResource("platform:monitoring:Monitoring", name, m, opts...); err != nil {
+	if err := ctx.RegisterComponentResource(typeToken, name, m, opts...); err != nil {
 		return nil, err
 	}
 	parent := pulumi.Parent(m)
@@ -276,7 +301,7 @@ func NewMonitoring(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.
 		return nil, err
 	}
 
-	deps := append(append(append([]pulumi.Resource{ns, nodeNS}, secrets...), policies...), a.After...)
+	deps := append(append(append([]pulumi.Resource{ns, nodeNS}, secrets...), policies...), a.DependsOn...)
 	release, err := helmrelease.New(ctx, "kube-prometheus-stack", &helmrelease.Args{
 		Chart:     helmrelease.Chart{Repo: ChartRepo, Name: ChartName, Version: ChartVersion},
 		Namespace: ns.Name,

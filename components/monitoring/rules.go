@@ -25,51 +25,55 @@ var envoyLatencyBuckets = []int{1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 500
 // RuleArgs parameterises the platform's alert rules.
 type RuleArgs struct {
 	// RunbookBaseURL is prefixed to the lower-cased alert name for
-	// runbook_url. Default: docs/monitoring.md in the repository.
+	// runbook_url. Default [DefaultRunbookBaseURL] (docs/monitoring.md).
 	RunbookBaseURL string
-	// MonitoringNamespace: where Prometheus and Alertmanager run. Default "monitoring".
+	// MonitoringNamespace: where Prometheus and Alertmanager run. Default
+	// [DefaultNamespace].
 	MonitoringNamespace string
-	// GatewayNamespace: where the Envoy proxies of the gateway run. Default "envoy-gateway-system".
+	// GatewayNamespace: where the Envoy proxies of the gateway run. Default
+	// [DefaultGatewayNamespace].
 	GatewayNamespace string
-	// AvailabilityObjective: share of gateway requests that must not be 5xx. Default 0.999.
+	// AvailabilityObjective: share of gateway requests that must not be 5xx. Default
+	// [DefaultAvailabilityObjective].
 	AvailabilityObjective float64
 	// LatencyObjective: share of gateway requests that must finish within
-	// LatencyThresholdMs. Default 0.99.
+	// LatencyThresholdMs. Default [DefaultLatencyObjective].
 	LatencyObjective float64
-	// LatencyThresholdMs: one of Envoy's bucket bounds. Default 500.
+	// LatencyThresholdMs: one of Envoy's bucket bounds. Default
+	// [DefaultLatencyThresholdMs].
 	LatencyThresholdMs int
 	// LoggingNamespace, LogAgentJob, LogAgentDaemonSet locate Fluent Bit.
-	// Defaults "logging", "fluent-bit", "fluent-bit".
+	// Defaults [DefaultLoggingNamespace], [DefaultLogAgentJob],
+	// [DefaultLogAgentDaemonSet].
 	LoggingNamespace, LogAgentJob, LogAgentDaemonSet string
 	// ExpectedSeries is the active-series count Prometheus is sized for.
-	// Default 300000.
+	// Default [DefaultExpectedSeries].
 	ExpectedSeries int
 }
 
+// Defaults of RuleArgs.
+const (
+	DefaultRunbookBaseURL        = "https://github.com/cnplatform/platform/blob/main/docs/monitoring.md#"
+	DefaultGatewayNamespace      = "envoy-gateway-system"
+	DefaultLoggingNamespace      = "logging"
+	DefaultLogAgentJob           = "fluent-bit"
+	DefaultLogAgentDaemonSet     = "fluent-bit"
+	DefaultAvailabilityObjective = 0.999
+	DefaultLatencyObjective      = 0.99
+	DefaultLatencyThresholdMs    = 500
+)
+
 func (r *RuleArgs) defaults() {
-	set := func(dst *string, v string) {
-		if *dst == "" {
-			*dst = v
-		}
-	}
-	set(&r.RunbookBaseURL, "https://github.com/cnplatform/platform/blob/main/docs/monitoring.md#")
-	set(&r.MonitoringNamespace, "monitoring")
-	set(&r.GatewayNamespace, "envoy-gateway-system")
-	set(&r.LoggingNamespace, "logging")
-	set(&r.LogAgentJob, "fluent-bit")
-	set(&r.LogAgentDaemonSet, "fluent-bit")
-	if r.AvailabilityObjective == 0 {
-		r.AvailabilityObjective = 0.999
-	}
-	if r.LatencyObjective == 0 {
-		r.LatencyObjective = 0.99
-	}
-	if r.LatencyThresholdMs == 0 {
-		r.LatencyThresholdMs = 500
-	}
-	if r.ExpectedSeries == 0 {
-		r.ExpectedSeries = 300000
-	}
+	setDefault(&r.RunbookBaseURL, DefaultRunbookBaseURL)
+	setDefault(&r.MonitoringNamespace, DefaultNamespace)
+	setDefault(&r.GatewayNamespace, DefaultGatewayNamespace)
+	setDefault(&r.LoggingNamespace, DefaultLoggingNamespace)
+	setDefault(&r.LogAgentJob, DefaultLogAgentJob)
+	setDefault(&r.LogAgentDaemonSet, DefaultLogAgentDaemonSet)
+	setDefault(&r.AvailabilityObjective, DefaultAvailabilityObjective)
+	setDefault(&r.LatencyObjective, DefaultLatencyObjective)
+	setDefault(&r.LatencyThresholdMs, DefaultLatencyThresholdMs)
+	setDefault(&r.ExpectedSeries, DefaultExpectedSeries)
 }
 
 func (r RuleArgs) validate() []string {

@@ -18,7 +18,7 @@ func prodArgs() *Args {
 		// Set in every cloud stack (stacks.SecretSettings).
 		GrafanaAdminPassword: pulumi.String("pw"),
 	}
-	applyDefaults(a)
+	*a = a.withDefaults()
 	a.Routing.Slack, a.Routing.PagerDuty = true, true
 	return a
 }
@@ -91,7 +91,7 @@ func TestPrometheusSelectsMonitorsAndRulesFromEveryNamespace(t *testing.T) {
 
 func TestSingleReplicasGetNoDisruptionBudget(t *testing.T) {
 	a := &Args{ClusterName: "kind", Environment: "local"}
-	applyDefaults(a)
+	*a = a.withDefaults()
 	m := valuesMap(t, ChartValues(a))
 	assert.Equal(t, false, dig(m, "prometheus", "podDisruptionBudget", "enabled"), "a PDB on one replica blocks every drain")
 	assert.Equal(t, false, dig(m, "alertmanager", "podDisruptionBudget", "enabled"))

@@ -5,6 +5,7 @@
 package namespace
 
 import (
+	"errors"
 	"fmt"
 
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
@@ -20,11 +21,20 @@ const (
 	Privileged = "privileged"
 )
 
+// DefaultPodSecurity is the level a namespace enforces unless Args says
+// otherwise.
+const DefaultPodSecurity = Restricted
+
+// typeToken is the component's Pulumi type; errors name it with the
+// component's name.
+const typeToken = "platform:namespace:Namespace"
+
 // Args configures a platform namespace.
 type Args struct {
 	// Name of the namespace. Required.
 	Name string
-	// PodSecurity is the enforced Pod Security Standard. Default Restricted.
+	// PodSecurity is the enforced Pod Security Standard. Default
+	// [DefaultPodSecurity].
 	PodSecurity string
 	// PodSecurityReason says why a level below Restricted is needed.
 	// Required unless PodSecurity is Restricted.
@@ -43,24 +53,42 @@ type Namespace struct {
 	Resource *corev1.Namespace
 }
 
+// withDefaults returns a copy of a with every default applied.
+func (a Args) withDefaults() Args {
+	if a.PodSecurity == "" {
+		a.PodSecurity = DefaultPodSecurity
+	}
+	return a
+}
+
+// validate returns every problem with defaulted Args, joined.
+func (a Args) validate() error {
+	var errs []error
+	if a.Name == "" {
+		errs = append(errs, errors.New("Name is required"))
+	} else if err := CheckName(a.Name); err != nil {
+		errs = append(errs, fmt.Errorf("Name %q: %w", a.Name, err))
+	}
+	switch {
+	case a.PodSecurity != Restricted && a.PodSecurity != Baseline && a.PodSecurity != Privileged:
+		errs = append(errs, fmt.Errorf("PodSecurity %q: must be restricted, baseline or privileged", a.PodSecurity))
+	case a.PodSecurity != Restricted && a.PodSecurityReason == "":
+		errs = append(errs, fmt.Errorf("PodSecurity %s needs a PodSecurityReason", a.PodSecurity))
+	}
+	return errors.Join(errs...)
+}
+
 // New creates the namespace, its default-deny policy and DNS egress.
 // Pass the cluster's Kubernetes provider in opts (pulumi.Provider or
 // pulumi.Providers).
 func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*Namespace, error) {
-	level := args.PodSecurity
-	if level == "" {
-		level = Restricted
+	a := args.withDefaults()
+	if err := a.validate(); err != nil {
+		return nil, fmt.Errorf("%s %q: %w", typeToken, name, err)
 	}
-	switch {
-	case args.Name == "":
-		return nil, fmt.Errorf("namespace %q: Name is required", name)
-	case level != Restricted && level != Baseline && level != Privileged:
-		return nil, fmt.Errorf("namespace %q: PodSecurity %q must be restricted, baseline or privileged", name, level)
-	case level != Restricted && args.PodSecurityReason == "":
-		return nil, fmt.Errorf("namespace %q: PodSecurity %s needs a PodSecurityReason", name, level)
-	}
+	level := a.PodSecurity
 	ns := &Namespace{}
-	if err := ctx.RegisterComponentResource("platform:namespace:Namespace", name, ns, opts...); err != nil {
+	if err := ctx.RegisterComponentResource(typeToken, name, ns, opts...); err != nil {
 		return nil, err
 	}
 	parent := pulumi.Parent(ns)
@@ -73,15 +101,15 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		"pod-security.kubernetes.io/warn":  pulumi.String(Restricted),
 		"pod-security.kubernetes.io/audit": pulumi.String(Restricted),
 	}
-	for k, v := range args.Labels {
+	for k, v := range a.Labels {
 		labels[k] = pulumi.String(v)
 	}
 	annotations := pulumi.StringMap{}
-	if args.PodSecurityReason != "" {
-		annotations["platform/pod-security-reason"] = pulumi.String(args.PodSecurityReason)
+	if a.PodSecurityReason != "" {
+		annotations["platform/pod-security-reason"] = pulumi.String(a.PodSecurityReason)
 	}
 	obj, err := corev1.NewNamespace(ctx, name, &corev1.NamespaceArgs{
-		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(args.Name), Labels: labels, Annotations: annotations},
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(a.Name), Labels: labels, Annotations: annotations},
 	}, parent)
 	if err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 package network
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
@@ -21,6 +22,16 @@ const (
 	NatPerAZ = "perAz"
 )
 
+// Defaults of Args.
+const (
+	DefaultNatGateways          = NatPerAZ
+	DefaultFlowLogRetentionDays = 90
+)
+
+// typeToken is the component's Pulumi type; errors name it with the
+// component's name.
+const typeToken = "platform:network:Network"
+
 // Args configures the network.
 type Args struct {
 	// ClusterName is used in the EKS discovery tags
@@ -33,9 +44,10 @@ type Args struct {
 	// PrivateSubnetCIDRs and PublicSubnetCIDRs: one per AZ, same order. Required.
 	PrivateSubnetCIDRs []string
 	PublicSubnetCIDRs  []string
-	// NatGateways is NatSingle or NatPerAZ. Default NatPerAZ.
+	// NatGateways is NatSingle or NatPerAZ. Default [DefaultNatGateways].
 	NatGateways string
-	// FlowLogRetentionDays of the flow-log group. Default 90.
+	// FlowLogRetentionDays of the flow-log group. Default
+	// [DefaultFlowLogRetentionDays].
 	FlowLogRetentionDays int
 	// Tags are added to every resource. Default none.
 	Tags map[string]string
@@ -67,30 +79,36 @@ type Network struct {
 	EgressRoutes []pulumi.Resource
 }
 
-func (a *Args) validate() error {
-	n := len(a.AvailabilityZones)
-	switch {
-	case a.ClusterName == "":
-		return fmt.Errorf("network: ClusterName is required")
-	case n < 2:
-		return fmt.Errorf("network: at least 2 availability zones are required, got %d", n)
-	case len(a.PrivateSubnetCIDRs) != n || len(a.PublicSubnetCIDRs) != n:
-		return fmt.Errorf("network: one private and one public subnet CIDR per availability zone are required")
-	case a.NatGateways != NatSingle && a.NatGateways != NatPerAZ:
-		return fmt.Errorf("network: NatGateways %q must be %q or %q", a.NatGateways, NatSingle, NatPerAZ)
+// withDefaults returns a copy of a with every default applied.
+func (a Args) withDefaults() Args {
+	if a.NatGateways == "" {
+		a.NatGateways = DefaultNatGateways
 	}
-	return nil
+	if a.FlowLogRetentionDays == 0 {
+		a.FlowLogRetentionDays = DefaultFlowLogRetentionDays
+	}
+	return a
 }
 
-func (a *Args) withDefaults() Args {
-	out := *a
-	if out.NatGateways == "" {
-		out.NatGateways = NatPerAZ
+// validate returns every problem with defaulted Args, joined.
+func (a Args) validate() error {
+	var errs []error
+	add := func(format string, v ...any) { errs = append(errs, fmt.Errorf(format, v...)) }
+	n := len(a.AvailabilityZones)
+	if a.ClusterName == "" {
+		add("ClusterName is required")
 	}
-	if out.FlowLogRetentionDays == 0 {
-		out.FlowLogRetentionDays = 90
+	if n < 2 {
+		add("AvailabilityZones: at least 2 are required, got %d", n)
 	}
-	return out
+	if len(a.PrivateSubnetCIDRs) != n || len(a.PublicSubnetCIDRs) != n {
+		add("PrivateSubnetCIDRs %v, PublicSubnetCIDRs %v: one of each per availability zone (%d) is required",
+			a.PrivateSubnetCIDRs, a.PublicSubnetCIDRs, n)
+	}
+	if a.NatGateways != NatSingle && a.NatGateways != NatPerAZ {
+		add("NatGateways %q: must be %q or %q", a.NatGateways, NatSingle, NatPerAZ)
+	}
+	return errors.Join(errs...)
 }
 
 // tags returns the common tags plus Name and any extra tags.
@@ -112,10 +130,10 @@ func (a *Args) tags(name string, extra map[string]string) pulumi.StringMap {
 func NewNetwork(ctx *pulumi.Context, name string, in *Args, opts ...pulumi.ResourceOption) (*Network, error) {
 	args := in.withDefaults()
 	if err := args.validate(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s %q: %w", typeToken, name, err)
 	}
 	n := &Network{}
-	if err := ctx.RegisterComponentResource("platform:network:Network", name, n, opts...); err != nil {
+	if err := ctx.RegisterComponentResource(typeToken, name, n, opts...); err != nil {
 		return nil, err
 	}
 	b := &networkBuild{ctx: ctx, name: name, args: &args, n: n,

@@ -53,8 +53,23 @@ func TestRejectsBadArgsBeforeRegistering(t *testing.T) {
 				return err
 			})
 			require.Error(t, err)
-			assert.Contains(t, err.Error(), "network:")
+			assert.Contains(t, err.Error(), `platform:network:Network "net": `)
 			assert.Empty(t, res.Resources)
 		})
+	}
+}
+
+func TestReportsEveryProblemAtOnce(t *testing.T) {
+	a := args()
+	a.AvailabilityZones = a.AvailabilityZones[:1]
+	a.NatGateways = "none"
+	a.ClusterName = ""
+	_, err := harness.Run("t", nil, nil, func(ctx *pulumi.Context) error {
+		_, err := network.NewNetwork(ctx, "net", a)
+		return err
+	})
+	require.Error(t, err)
+	for _, want := range []string{"ClusterName is required", "at least 2 are required, got 1", `NatGateways "none"`} {
+		assert.Contains(t, err.Error(), want)
 	}
 }
