@@ -2,13 +2,13 @@ package stacks
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/cnplatform/platform/components/logging"
+	"github.com/cnplatform/platform/components/namespace"
 )
 
 // LoggingConfig configures the log pipeline to LogScale (docs/logging.md).
@@ -62,11 +62,7 @@ var loggingDefaultsByEnvironment = map[Environment]loggingDefaults{
 	Local: {rateKiB: 64, outageMinutes: 15},
 }
 
-var (
-	logNamespacePattern   = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
-	logRepoPattern        = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$`)
-	logMemoryRangeByAgent = map[string][2]int{logging.FluentBit: {32, 1024}, logging.Fluentd: {128, 4096}}
-)
+var logMemoryRangeByAgent = map[string][2]int{logging.FluentBit: {32, 1024}, logging.Fluentd: {128, 4096}}
 
 // loadLogging reads the logging keys (read every key unconditionally, so
 // KnownKeys lists them).
@@ -138,13 +134,13 @@ func validateLogging(p *problems, c *Config) {
 			p.add(Key("logScaleUrl"), l.LogScaleURL, "must be an https URL of LogScale such as https://cloud.community.humio.com: %v", err)
 		}
 	}
-	if l.Repository != "" && !logRepoPattern.MatchString(l.Repository) {
-		p.add(Key("logScaleRepository"), l.Repository, "must be a LogScale repository name (letters, digits, _ . -)")
+	if err := logging.CheckRepository(l.Repository); l.Repository != "" && err != nil {
+		p.add(Key("logScaleRepository"), l.Repository, "%v", err)
 	}
 	for i, ns := range l.ExcludeNamespaces {
 		key := fmt.Sprintf("%s[%d]", Key("logExcludeNamespaces"), i)
-		if !logNamespacePattern.MatchString(ns) {
-			p.add(key, ns, "must be a Kubernetes namespace name")
+		if err := namespace.CheckName(ns); err != nil {
+			p.add(key, ns, "%v", err)
 		}
 		if ns == logging.DefaultNamespace {
 			p.add(key, ns, "the log agent's own namespace cannot be excluded: its errors must reach LogScale")

@@ -2,9 +2,7 @@ package stacks
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
-	"strconv"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
@@ -93,12 +91,6 @@ var monitoringDefaultsByEnvironment = map[Environment]monitoringDefaults{
 	Local:   {1, 1, 5, 100000, "1d", ""},
 }
 
-var (
-	durationPattern     = regexp.MustCompile(`^([0-9]+(ms|s|m|h|d|w|y))+$`)
-	durationPart        = regexp.MustCompile(`([0-9]+)(ms|s|m|h|d|w|y)`)
-	storageClassPattern = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$`)
-)
-
 // loadMonitoring reads the monitoring keys (read every key unconditionally, so
 // KnownKeys lists them).
 func loadMonitoring(r *reader, c *Config) {
@@ -159,17 +151,6 @@ func defaultMonitoring(c *Config) {
 	seti(&m.SLO.LatencyThresholdMs, 500)
 }
 
-// durationSeconds parses a Prometheus duration (validated by durationPattern).
-func durationSeconds(s string) float64 {
-	unit := map[string]float64{"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
-	total := 0.0
-	for _, m := range durationPart.FindAllStringSubmatch(s, -1) {
-		n, _ := strconv.Atoi(m[1])
-		total += float64(n) * unit[m[2]]
-	}
-	return total
-}
-
 // validateMonitoring adds a problem for every bad value.
 func validateMonitoring(p *problems, c *Config) {
 	m := c.Monitoring
@@ -200,8 +181,8 @@ func validateMonitoring(p *problems, c *Config) {
 	}
 	durationsOK := true
 	for _, d := range durations {
-		if !durationPattern.MatchString(d.value) {
-			p.add(d.key, d.value, "must be a Prometheus duration such as 15d, 12h or 30s")
+		if err := monitoring.CheckDuration(d.value); err != nil {
+			p.add(d.key, d.value, "%v", err)
 			durationsOK = false
 		}
 	}
@@ -215,16 +196,16 @@ func validateMonitoring(p *problems, c *Config) {
 		p.add(pk("expectedActiveSeries"), pr.ExpectedActiveSeries, "must be between 1000 and 20000000 (one Prometheus beyond that needs sharding)")
 	}
 	if durationsOK && pr.VolumeSizeGiB >= 5 && pr.ExpectedActiveSeries >= 1000 {
-		interval := int(durationSeconds(pr.ScrapeInterval))
-		need := float64(monitoring.DiskBytesPerDay(pr.ExpectedActiveSeries, max(interval, 1))) * durationSeconds(pr.Retention) / 86400
+		interval := int(monitoring.DurationSeconds(pr.ScrapeInterval))
+		need := float64(monitoring.DiskBytesPerDay(pr.ExpectedActiveSeries, max(interval, 1))) * monitoring.DurationSeconds(pr.Retention) / 86400
 		capBytes := float64(monitoring.RetentionSizeBytes(int64(pr.VolumeSizeGiB) << 30))
 		if need > capBytes {
 			p.add(pk("volumeSizeGiB"), pr.VolumeSizeGiB, "is too small for %s of %d series at %s (about %.0f GiB at 2 bytes per sample, and the TSDB may use only 85%% of the volume): raise it to at least %d",
 				pr.Retention, pr.ExpectedActiveSeries, pr.ScrapeInterval, need/(1<<30), int(need/0.85/(1<<30))+1)
 		}
 	}
-	if m.StorageClass != "" && !storageClassPattern.MatchString(m.StorageClass) {
-		p.add(Key("monitoringStorageClass"), m.StorageClass, "must be a StorageClass name such as gp3")
+	if err := monitoring.CheckStorageClass(m.StorageClass); m.StorageClass != "" && err != nil {
+		p.add(Key("monitoringStorageClass"), m.StorageClass, "%v", err)
 	}
 	for key, v := range map[string]float64{"availability": m.SLO.Availability, "latency": m.SLO.Latency} {
 		if v <= 0.5 || v >= 1 {

@@ -3,22 +3,12 @@ package stacks
 import (
 	"fmt"
 	"net/netip"
-	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/cnplatform/platform/components/cluster"
-)
-
-var (
-	regionPattern = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$`)
-	zonePattern   = regexp.MustCompile(`^([a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d)[a-z]$`)
-	// 40 characters: EKS allows 100, but the cluster's IAM roles are named
-	// <cluster>-cluster-<7 random> and IAM role names stop at 64.
-	clusterNamePattern  = regexp.MustCompile(`^[0-9A-Za-z][A-Za-z0-9_-]{0,39}$`)
-	roleARNPattern      = regexp.MustCompile(`^arn:aws(-[a-z]+)*:iam::\d{12}:role/[\w+=,.@/-]+$`)
-	instanceTypePattern = regexp.MustCompile(`^[a-z][a-z0-9-]*\.[a-z0-9]+$`)
-	dnsLabelPattern     = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+	"github.com/cnplatform/platform/components/namespace"
+	"github.com/cnplatform/platform/components/network"
 )
 
 // logRetentionDays are the values CloudWatch Logs accepts for a log group's
@@ -98,7 +88,7 @@ func validateDomain(p *problems, domain string) {
 	labels := strings.Split(domain, ".")
 	ok := len(domain) <= 253 && len(labels) >= 2
 	for _, l := range labels {
-		if !dnsLabelPattern.MatchString(l) {
+		if !namespace.IsDNSLabel(l) {
 			ok = false
 		}
 	}
@@ -109,8 +99,9 @@ func validateDomain(p *problems, domain string) {
 
 func validateNetwork(p *problems, c *Config) {
 	n := c.Network
-	if !regionPattern.MatchString(c.Region) {
-		p.add("aws:region", c.Region, "must be an AWS region such as eu-west-1")
+	regionErr := network.CheckRegion(c.Region)
+	if regionErr != nil {
+		p.add("aws:region", c.Region, "%v", regionErr)
 	}
 	zones := n.AvailabilityZones
 	minZones := 2 // EKS needs subnets in at least two AZs
@@ -123,11 +114,11 @@ func validateNetwork(p *problems, c *Config) {
 	seen := map[string]bool{}
 	for i, z := range zones {
 		key := fmt.Sprintf("%s[%d]", Key("availabilityZones"), i)
-		m := zonePattern.FindStringSubmatch(z)
+		region, err := network.ZoneRegion(z)
 		switch {
-		case m == nil:
-			p.add(key, z, "must be an availability zone name such as eu-west-1a")
-		case regionPattern.MatchString(c.Region) && m[1] != c.Region:
+		case err != nil:
+			p.add(key, z, "%v", err)
+		case regionErr == nil && region != c.Region:
 			p.add(key, z, "must be in the stack's region %s", c.Region)
 		}
 		if seen[z] {
@@ -209,8 +200,8 @@ func validateRetention(p *problems, key string, days int) {
 
 func validateCluster(p *problems, c *Config) {
 	cl := c.Cluster
-	if !clusterNamePattern.MatchString(cl.Name) {
-		p.add(Key("clusterName"), cl.Name, "must be 1-40 letters, digits, - or _, starting with a letter or digit (the cluster's IAM role names derive from it and IAM stops at 64 characters)")
+	if err := cluster.CheckName(cl.Name); err != nil {
+		p.add(Key("clusterName"), cl.Name, "%v", err)
 	}
 	if _, ok := cluster.KubernetesVersions[cl.KubernetesVersion]; !ok {
 		p.add(Key("kubernetesVersion"), cl.KubernetesVersion, "must be a version in EKS standard support: %s", strings.Join(cluster.SupportedKubernetesVersions(), ", "))
@@ -241,8 +232,8 @@ func validateCluster(p *problems, c *Config) {
 	}{{"adminRoleArns", cl.AdminRoleARNs}, {"viewerRoleArns", cl.ViewerRoleARNs}} {
 		for i, arn := range list.arns {
 			key := fmt.Sprintf("%s[%d]", Key(list.name), i)
-			if !roleARNPattern.MatchString(arn) {
-				p.add(key, arn, "must be an IAM role ARN such as arn:aws:iam::111122223333:role/platform-admin")
+			if err := cluster.CheckRoleARN(arn); err != nil {
+				p.add(key, arn, "%v", err)
 			}
 			if prev, ok := seen[arn]; ok {
 				p.add(key, arn, "is already listed in %s; a role is either an admin or a viewer, once", prev)
@@ -262,8 +253,8 @@ func validateNodes(p *problems, env Environment, n NodeConfig) {
 		p.add(key("instanceTypes"), n.InstanceTypes, "needs at least one instance type")
 	}
 	for i, t := range n.InstanceTypes {
-		if !instanceTypePattern.MatchString(t) {
-			p.add(fmt.Sprintf("%s[%d]", key("instanceTypes"), i), t, "must be an EC2 instance type such as m5.large")
+		if err := cluster.CheckInstanceType(t); err != nil {
+			p.add(fmt.Sprintf("%s[%d]", key("instanceTypes"), i), t, "%v", err)
 		}
 	}
 	for _, t := range n.InstanceTypes {

@@ -209,8 +209,8 @@ func (a Args) withDefaults() Args {
 func (a Args) validate() error {
 	var errs []error
 	add := func(format string, v ...any) { errs = append(errs, fmt.Errorf(format, v...)) }
-	if a.Name == "" {
-		add("Name is required")
+	if err := CheckName(a.Name); err != nil {
+		add("Name %q: %v", a.Name, err)
 	}
 	if a.Region == "" {
 		add("Region is required")
@@ -226,6 +226,16 @@ func (a Args) validate() error {
 	}
 	if a.EndpointPublicAccess && len(a.PublicAccessCIDRs) == 0 {
 		add("PublicAccessCIDRs is required when EndpointPublicAccess is on")
+	}
+	for _, arn := range append(append([]string{}, a.AdminRoleARNs...), a.ViewerRoleARNs...) {
+		if err := CheckRoleARN(arn); err != nil {
+			add("role %q: %v", arn, err)
+		}
+	}
+	for _, t := range a.Nodes.InstanceTypes {
+		if err := CheckInstanceType(t); err != nil {
+			add("Nodes.InstanceTypes %q: %v", t, err)
+		}
 	}
 	arch := Architecture(a.Nodes.InstanceTypes[0])
 	for _, t := range a.Nodes.InstanceTypes {

@@ -218,10 +218,16 @@ func MinutesBuffered(bufferMiB, rateKiB int) float64 {
 	return float64(bufferMiB) * 1024 * SizingLineBytes / BufferBytesPerLine / float64(rateKiB) / 60
 }
 
-var (
-	namespacePattern = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
-	repoPattern      = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$`)
-)
+var repoPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$`)
+
+// CheckRepository says whether s can name a LogScale repository; the
+// stack configuration checks with it too.
+func CheckRepository(s string) error {
+	if !repoPattern.MatchString(s) {
+		return errors.New("must be a LogScale repository name (letters, digits, _ . -)")
+	}
+	return nil
+}
 
 // ParseLogScaleURL checks that raw is an https URL with a host and no path,
 // query or credentials, and returns its host and port (443 when absent).
@@ -261,14 +267,14 @@ func (a Args) validate() error {
 	if a.Agent != FluentBit && a.Agent != Fluentd {
 		add("Agent %q must be one of %s", a.Agent, strings.Join(Agents, ", "))
 	}
-	if !namespacePattern.MatchString(a.Namespace) {
-		add("Namespace %q is not a valid namespace name", a.Namespace)
+	if err := namespace.CheckName(a.Namespace); err != nil {
+		add("Namespace %q: %v", a.Namespace, err)
 	}
 	if _, _, err := ParseLogScaleURL(a.LogScaleURL); err != nil {
 		add("LogScaleURL %q: %v", a.LogScaleURL, err)
 	}
-	if !repoPattern.MatchString(a.Repository) {
-		add("Repository %q must be a LogScale repository name (letters, digits, _ . -)", a.Repository)
+	if err := CheckRepository(a.Repository); err != nil {
+		add("Repository %q: %v", a.Repository, err)
 	}
 	if a.LogRateKiBPerSecond < 1 {
 		add("LogRateKiBPerSecond %d must be at least 1", a.LogRateKiBPerSecond)
@@ -298,8 +304,8 @@ func (a Args) validate() error {
 		add("CPURequestMilli %d must be positive", a.CPURequestMilli)
 	}
 	for _, ns := range a.ExcludeNamespaces {
-		if !namespacePattern.MatchString(ns) {
-			add("ExcludeNamespaces: %q is not a valid namespace name", ns)
+		if err := namespace.CheckName(ns); err != nil {
+			add("ExcludeNamespaces: %q %v", ns, err)
 		}
 		if ns == a.Namespace {
 			add("ExcludeNamespaces: %q is the agent's own namespace; its errors must reach LogScale", ns)

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 
@@ -130,8 +129,6 @@ type Monitoring struct {
 	PrometheusURL, AlertmanagerURL string
 }
 
-var dnsName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
-
 // Defaults of Args. Environments override several from the one table in
 // stacks (defaultsByEnvironment).
 const (
@@ -191,14 +188,12 @@ func (a Args) withDefaults() Args {
 	return a
 }
 
-var promDuration = regexp.MustCompile(`^([0-9]+(ms|s|m|h|d|w|y))+$`)
-
 // validate returns every problem with defaulted Args, joined.
 func (a Args) validate() error {
 	var p []string
 	for field, v := range map[string]string{"Namespace": a.Namespace, "NodeExporterNamespace": a.NodeExporterNamespace} {
-		if !dnsName.MatchString(v) {
-			p = append(p, fmt.Sprintf("%s %q must be a DNS label", field, v))
+		if err := namespace.CheckName(v); err != nil {
+			p = append(p, fmt.Sprintf("%s %q: %v", field, v, err))
 		}
 	}
 	if a.Namespace == a.NodeExporterNamespace {
@@ -217,12 +212,15 @@ func (a Args) validate() error {
 		"Routing.GroupWait": a.Routing.GroupWait, "Routing.GroupInterval": a.Routing.GroupInterval,
 		"Routing.CriticalRepeatInterval": a.Routing.CriticalRepeatInterval, "Routing.WarningRepeatInterval": a.Routing.WarningRepeatInterval,
 		"Routing.HeartbeatInterval": a.Routing.HeartbeatInterval} {
-		if !promDuration.MatchString(v) {
-			p = append(p, fmt.Sprintf("%s %q must be a Prometheus duration such as 15d or 30s", field, v))
+		if err := CheckDuration(v); err != nil {
+			p = append(p, fmt.Sprintf("%s %q: %v", field, v, err))
 		}
 	}
 	if a.Prometheus.VolumeSizeGiB < 1 || a.Alertmanager.VolumeSizeGiB < 1 {
 		p = append(p, "volume sizes must be at least 1 GiB")
+	}
+	if err := CheckStorageClass(a.StorageClass); a.StorageClass != "" && err != nil {
+		p = append(p, fmt.Sprintf("StorageClass %q: %v", a.StorageClass, err))
 	}
 	if a.Prometheus.ExpectedSeries < 1000 {
 		p = append(p, fmt.Sprintf("Prometheus.ExpectedSeries %d must be at least 1000", a.Prometheus.ExpectedSeries))

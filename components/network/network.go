@@ -101,6 +101,11 @@ func (a Args) validate() error {
 	if n < 2 {
 		add("AvailabilityZones: at least 2 are required, got %d", n)
 	}
+	for _, z := range a.AvailabilityZones {
+		if _, err := ZoneRegion(z); err != nil {
+			add("AvailabilityZones %q: %v", z, err)
+		}
+	}
 	if len(a.PrivateSubnetCIDRs) != n || len(a.PublicSubnetCIDRs) != n {
 		add("PrivateSubnetCIDRs %v, PublicSubnetCIDRs %v: one of each per availability zone (%d) is required",
 			a.PrivateSubnetCIDRs, a.PublicSubnetCIDRs, n)

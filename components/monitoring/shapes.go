@@ -1,0 +1,48 @@
+package monitoring
+
+import (
+	"errors"
+	"regexp"
+	"strconv"
+)
+
+// The shapes of monitoring's fields, written once: Args.validate and the
+// stack configuration (stacks) both check with these.
+var (
+	durationPattern     = regexp.MustCompile(`^([0-9]+(ms|s|m|h|d|w|y))+$`)
+	durationPart        = regexp.MustCompile(`([0-9]+)(ms|s|m|h|d|w|y)`)
+	storageClassPattern = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$`)
+)
+
+// CheckDuration says whether s is a Prometheus duration (retention, scrape
+// and Alertmanager intervals).
+func CheckDuration(s string) error {
+	if !durationPattern.MatchString(s) {
+		return errors.New("must be a Prometheus duration such as 15d, 12h or 30s")
+	}
+	return nil
+}
+
+// DurationSeconds is a Prometheus duration in seconds; 0 for anything
+// CheckDuration refuses.
+func DurationSeconds(s string) float64 {
+	if CheckDuration(s) != nil {
+		return 0
+	}
+	unit := map[string]float64{"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
+	total := 0.0
+	for _, m := range durationPart.FindAllStringSubmatch(s, -1) {
+		n, _ := strconv.Atoi(m[1])
+		total += float64(n) * unit[m[2]]
+	}
+	return total
+}
+
+// CheckStorageClass says whether s can name a StorageClass (a DNS
+// subdomain).
+func CheckStorageClass(s string) error {
+	if !storageClassPattern.MatchString(s) {
+		return errors.New("must be a StorageClass name such as gp3")
+	}
+	return nil
+}
