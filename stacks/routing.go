@@ -38,6 +38,12 @@ type RoutingConfig struct {
 	ACMCertificateARN string `json:"acmCertificateArn,omitempty"`
 	// ACMEEmail for the ACME account. Optional.
 	ACMEEmail string `json:"acmeEmail,omitempty"`
+	// CertManager: install (default) installs cert-manager's chart;
+	// existing uses the cert-manager the cluster already runs (its CRDs and
+	// webhook must be there; in acme mode its service account needs its own
+	// Route53 rights) and creates only the issuer and the certificate. Not
+	// used with tlsMode acm.
+	CertManager string `json:"certManager,omitempty"`
 	// ExternalDNSPolicy: upsert-only in prod (never deletes a record), sync
 	// elsewhere (records of deleted routes are removed).
 	ExternalDNSPolicy string `json:"externalDnsPolicy,omitempty"`
@@ -64,7 +70,7 @@ func loadRouting(r *reader, c *Config) {
 	if _, ok := r.get("routing"); ok {
 		c.Routing.Enabled = true
 	}
-	r.object("routing", &c.Routing, "must be an object with implementation, hostedZoneId, zoneName, proxyReplicas, tlsMode, acmCertificateArn, acmeEmail, externalDnsPolicy, accessLogRetentionDays, apiServerPort")
+	r.object("routing", &c.Routing, "must be an object with implementation, hostedZoneId, zoneName, proxyReplicas, tlsMode, acmCertificateArn, acmeEmail, certManager, externalDnsPolicy, accessLogRetentionDays, apiServerPort")
 }
 
 // defaultRouting fills what the stack file left out, per environment.
@@ -90,6 +96,9 @@ func defaultRouting(c *Config) {
 		if c.Environment == Local {
 			rc.TLSMode = routing.TLSSelfSigned
 		}
+	}
+	if rc.CertManager == "" {
+		rc.CertManager = routing.CertManagerInstall
 	}
 	if rc.ExternalDNSPolicy == "" {
 		rc.ExternalDNSPolicy = routing.DNSPolicySync
@@ -162,6 +171,9 @@ func validateRouting(p *problems, c *Config) {
 			p.add(key("acmeEmail"), rc.ACMEEmail, "must be an e-mail address such as platform@example.com")
 		}
 	}
+	if rc.CertManager != routing.CertManagerInstall && rc.CertManager != routing.CertManagerExisting {
+		p.add(key("certManager"), rc.CertManager, "must be %s (install cert-manager's chart) or %s (use the cert-manager the cluster runs)", routing.CertManagerInstall, routing.CertManagerExisting)
+	}
 	if rc.ExternalDNSPolicy != routing.DNSPolicySync && rc.ExternalDNSPolicy != routing.DNSPolicyUpsertOnly {
 		p.add(key("externalDnsPolicy"), rc.ExternalDNSPolicy, "must be %s or %s", routing.DNSPolicySync, routing.DNSPolicyUpsertOnly)
 	}
@@ -191,6 +203,7 @@ func deployRouting(ctx *pulumi.Context, cfg *Config, p *Platform) error {
 			ACMEServer:     routing.LetsEncryptProduction,
 			ACMEEmail:      rc.ACMEEmail,
 			CertificateARN: rc.ACMCertificateARN,
+			CertManager:    rc.CertManager,
 		},
 		ProxyReplicas: rc.ProxyReplicas,
 		// Staging has prod's shape, so it gets prod's controller HA too.

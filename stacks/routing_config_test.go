@@ -28,6 +28,8 @@ func TestRoutingRejectsBadConfig(t *testing.T) {
 	}{
 		{"domain not under the zone", with(withRouting("prod", `{"hostedZoneId":"Z0EXAMPLEZONE00000001","zoneName":"example.org"}`), nil),
 			"platform:routing.zoneName", `"example.org"`, `platform:domain "platform.example.com" must be the zone's name or a name under it`},
+		{"unknown cert-manager source", withRouting("dev", `{"hostedZoneId":"Z0EXAMPLEZONE00000001","certManager":"helm"}`),
+			"platform:routing.certManager", `"helm"`, "must be install (install cert-manager's chart) or existing (use the cert-manager the cluster runs)"},
 		{"unknown TLS mode", withRouting("prod", `{"hostedZoneId":"Z0EXAMPLEZONE00000001","tlsMode":"letsencrypt"}`),
 			"platform:routing.tlsMode", `"letsencrypt"`, "must be acme or acm in prod"},
 		{"acm without certificate ARN", withRouting("staging", `{"hostedZoneId":"Z0EXAMPLEZONE00000001","tlsMode":"acm"}`),

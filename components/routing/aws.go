@@ -153,9 +153,50 @@ func externalDNSValues(a *Args) ExternalDNSValues {
 	return v
 }
 
-// newCertificates installs cert-manager, the ClusterIssuer and the wildcard
-// Certificate in the gateway namespace.
+// newCertificates installs cert-manager (unless the cluster has it), the
+// ClusterIssuer and the wildcard Certificate in the gateway namespace.
 func newCertificates(ctx *pulumi.Context, r *Routing, a *Args, role *cluster.WorkloadRole, gatewayNS pulumi.StringInput, parent pulumi.ResourceOption) ([]pulumi.Resource, error) {
+	var issuerDeps []pulumi.Resource
+	if a.TLS.CertManager == CertManagerInstall {
+		release, err := newCertManager(ctx, r, a, role, parent)
+		if err != nil {
+			return nil, err
+		}
+		issuerDeps = append(issuerDeps, release)
+	}
+
+	issuerName, issuerSpec := "self-signed", SelfSignedIssuerSpec()
+	if a.TLS.Mode == TLSACME {
+		issuerName = "letsencrypt"
+		if a.TLS.ACMEServer == LetsEncryptStaging {
+			issuerName = "letsencrypt-staging"
+		}
+		issuerSpec = ACMEIssuerSpec(a.TLS.ACMEServer, a.TLS.ACMEEmail, a.AWS.Region, a.AWS.HostedZoneID, a.AWS.ZoneName)
+	}
+	issuer, err := apiextensions.NewCustomResource(ctx, issuerName, &apiextensions.CustomResourceArgs{
+		ApiVersion:  pulumi.String(certManagerAPI),
+		Kind:        pulumi.String("ClusterIssuer"),
+		Metadata:    &metav1.ObjectMetaArgs{Name: pulumi.String(issuerName)},
+		OtherFields: kubernetes.UntypedArgs{"spec": pulumi.ToMap(issuerSpec)},
+	}, parent, pulumi.DependsOn(issuerDeps))
+	if err != nil {
+		return nil, err
+	}
+	cert, err := apiextensions.NewCustomResource(ctx, certificateName, &apiextensions.CustomResourceArgs{
+		ApiVersion:  pulumi.String(certManagerAPI),
+		Kind:        pulumi.String("Certificate"),
+		Metadata:    &metav1.ObjectMetaArgs{Name: pulumi.String(certificateName), Namespace: gatewayNS},
+		OtherFields: kubernetes.UntypedArgs{"spec": pulumi.ToMap(CertificateSpec(a.Domain, certificateName+"-tls", issuerName))},
+	}, parent, pulumi.DependsOn([]pulumi.Resource{issuer}))
+	if err != nil {
+		return nil, err
+	}
+	return []pulumi.Resource{cert}, nil
+}
+
+// newCertManager installs cert-manager's chart in its namespace, with its
+// network policies and service account (bound to the DNS-01 role on AWS).
+func newCertManager(ctx *pulumi.Context, r *Routing, a *Args, role *cluster.WorkloadRole, parent pulumi.ResourceOption) (pulumi.Resource, error) {
 	ns, err := newNamespace(ctx, "cert-manager", CertManagerNamespace, parent)
 	if err != nil {
 		return nil, err
@@ -186,42 +227,11 @@ func newCertificates(ctx *pulumi.Context, r *Routing, a *Args, role *cluster.Wor
 	if a.Monitoring != nil {
 		deps = append(deps, a.Monitoring)
 	}
-	release, err := helmrelease.New(ctx, CertManagerRelease, &helmrelease.Args{
+	return helmrelease.New(ctx, CertManagerRelease, &helmrelease.Args{
 		Chart:     CertManagerChart,
 		Namespace: ns.Name,
 		Values:    CertManagerValuesFor(a.sizing()),
 	}, parent, pulumi.DependsOn(deps))
-	if err != nil {
-		return nil, err
-	}
-
-	issuerName, issuerSpec := "self-signed", SelfSignedIssuerSpec()
-	if a.TLS.Mode == TLSACME {
-		issuerName = "letsencrypt"
-		if a.TLS.ACMEServer == LetsEncryptStaging {
-			issuerName = "letsencrypt-staging"
-		}
-		issuerSpec = ACMEIssuerSpec(a.TLS.ACMEServer, a.TLS.ACMEEmail, a.AWS.Region, a.AWS.HostedZoneID, a.AWS.ZoneName)
-	}
-	issuer, err := apiextensions.NewCustomResource(ctx, issuerName, &apiextensions.CustomResourceArgs{
-		ApiVersion:  pulumi.String(certManagerAPI),
-		Kind:        pulumi.String("ClusterIssuer"),
-		Metadata:    &metav1.ObjectMetaArgs{Name: pulumi.String(issuerName)},
-		OtherFields: kubernetes.UntypedArgs{"spec": pulumi.ToMap(issuerSpec)},
-	}, parent, pulumi.DependsOn([]pulumi.Resource{release}))
-	if err != nil {
-		return nil, err
-	}
-	cert, err := apiextensions.NewCustomResource(ctx, certificateName, &apiextensions.CustomResourceArgs{
-		ApiVersion:  pulumi.String(certManagerAPI),
-		Kind:        pulumi.String("Certificate"),
-		Metadata:    &metav1.ObjectMetaArgs{Name: pulumi.String(certificateName), Namespace: gatewayNS},
-		OtherFields: kubernetes.UntypedArgs{"spec": pulumi.ToMap(CertificateSpec(a.Domain, certificateName+"-tls", issuerName))},
-	}, parent, pulumi.DependsOn([]pulumi.Resource{issuer}))
-	if err != nil {
-		return nil, err
-	}
-	return []pulumi.Resource{cert}, nil
 }
 
 // newAccessLogBucket is the NLB's access-log bucket: private, encrypted,

@@ -102,7 +102,18 @@ type TLSArgs struct {
 	// CertificateARN of the ACM certificate (for *.Domain). Required in acm
 	// mode.
 	CertificateARN string
+	// CertManager: CertManagerInstall (the default) installs cert-manager's
+	// chart; CertManagerExisting uses the cert-manager the cluster already
+	// runs (its CRDs and webhook must be there) and creates only the
+	// ClusterIssuer and the wildcard Certificate. Not used in acm mode.
+	CertManager string
 }
+
+// Where cert-manager comes from (TLSArgs.CertManager).
+const (
+	CertManagerInstall  = "install"
+	CertManagerExisting = "existing"
+)
 
 // AWSArgs is what the AWS side needs.
 type AWSArgs struct {
@@ -225,6 +236,9 @@ func (a *Args) withDefaults() *Args {
 	if d.TLS.ACMEServer == "" {
 		d.TLS.ACMEServer = LetsEncryptProduction
 	}
+	if d.TLS.CertManager == "" {
+		d.TLS.CertManager = CertManagerInstall
+	}
 	if d.ProxyReplicas == 0 {
 		d.ProxyReplicas = 1
 	}
@@ -297,6 +311,9 @@ func (a *Args) validate() error {
 	default:
 		add("TLS mode %q must be %s, %s or %s", a.TLS.Mode, TLSACME, TLSACM, TLSSelfSigned)
 	}
+	if a.TLS.CertManager != CertManagerInstall && a.TLS.CertManager != CertManagerExisting {
+		add("TLS CertManager %q must be %s or %s", a.TLS.CertManager, CertManagerInstall, CertManagerExisting)
+	}
 	if a.TLS.Mode == TLSACM {
 		m := acmARNPattern.FindStringSubmatch(a.TLS.CertificateARN)
 		switch {
@@ -364,7 +381,7 @@ func NewRouting(ctx *pulumi.Context, name string, in *Args, opts ...pulumi.Resou
 			return nil, err
 		}
 		awsReady = append(awsReady, lbc, dns)
-		if a.TLS.Mode == TLSACME {
+		if a.TLS.Mode == TLSACME && a.TLS.CertManager == CertManagerInstall {
 			certManagerRole, err = newRole(ctx, r, a, "cert-manager", CertManagerNamespace, CertManagerServiceAccount,
 				func(s Scope) string { return CertManagerPolicy(s).JSON() })
 			if err != nil {

@@ -348,6 +348,35 @@ func TestWithoutAWS(t *testing.T) {
 	assert.Nil(t, svc["annotations"])
 }
 
+// A cluster that already runs cert-manager (certManager: existing) gets
+// the issuer and the certificate, and neither the chart nor its namespace,
+// service account or network policies.
+func TestExistingCertManager(t *testing.T) {
+	res, err := harness.Run("t", nil, nil, func(ctx *pulumi.Context) error {
+		_, err := routing.NewRouting(ctx, "routing", &routing.Args{Domain: "platform.localhost",
+			TLS: routing.TLSArgs{CertManager: routing.CertManagerExisting}})
+		return err
+	})
+	require.NoError(t, err)
+	for _, r := range res.OfType("kubernetes:helm.sh/v3:Release") {
+		assert.NotEqual(t, "cert-manager", r.String("chart"), "no cert-manager release: %s", r.URN)
+	}
+	for _, r := range res.Resources {
+		assert.NotContains(t, r.URN, "::cert-manager", "nothing of the cert-manager install: %s", r.URN)
+	}
+	require.Len(t, objects(res, "ClusterIssuer"), 1)
+	certs := objects(res, "Certificate")
+	require.Len(t, certs, 1)
+	assert.Equal(t, "gateway", certs[0].Namespace())
+
+	_, err = harness.Run("t", nil, nil, func(ctx *pulumi.Context) error {
+		_, err := routing.NewRouting(ctx, "routing", &routing.Args{Domain: "platform.localhost",
+			TLS: routing.TLSArgs{CertManager: "bring-your-own"}})
+		return err
+	})
+	require.ErrorContains(t, err, `TLS CertManager "bring-your-own" must be install or existing`)
+}
+
 func TestExposeTheNginxExample(t *testing.T) {
 	var route *routing.Route
 	res, err := harness.Run("t", nil, nil, func(ctx *pulumi.Context) error {
