@@ -78,7 +78,7 @@ type NetworkConfig struct {
 	// AvailabilityZones (`platform:availabilityZones`): the AZs the VPC and the
 	// node groups span. Listed explicitly so previews are deterministic.
 	AvailabilityZones []string
-	// VpcCIDR (`platform:vpcCidr`), default 10.0.0.0/16.
+	// VpcCIDR (`platform:vpcCidr`), default DefaultVpcCIDR.
 	VpcCIDR string
 	// PrivateSubnetCIDRs (`platform:privateSubnetCidrs`): one per AZ; default:
 	// the VPC split in eighths, the first N eighths (a /19 for a /16 VPC).
@@ -86,11 +86,11 @@ type NetworkConfig struct {
 	// PublicSubnetCIDRs (`platform:publicSubnetCidrs`): one per AZ; default:
 	// the last eighth of the VPC split in eighths again (a /22 for a /16 VPC).
 	PublicSubnetCIDRs []string
-	// NatGateways (`platform:natGateways`): "single" (default in dev) or
-	// "perAz" (default in staging and prod; required in prod).
+	// NatGateways (`platform:natGateways`): "single" or "perAz" (required in
+	// prod); default per environment (Defaults).
 	NatGateways string
-	// FlowLogRetentionDays (`platform:flowLogRetentionDays`): default 7 in dev,
-	// 30 in staging, 90 in prod.
+	// FlowLogRetentionDays (`platform:flowLogRetentionDays`): default per
+	// environment (Defaults).
 	FlowLogRetentionDays int
 }
 
@@ -102,7 +102,7 @@ type ClusterConfig struct {
 	// SupportedKubernetesVersions, default DefaultKubernetesVersion.
 	KubernetesVersion string
 	// LogRetentionDays (`platform:clusterLogRetentionDays`) of the control-plane
-	// log group: default 7 in dev, 30 in staging, 365 in prod (audit logs).
+	// log group (audit logs included): default per environment (Defaults).
 	LogRetentionDays int
 	// EndpointPublicAccess (`platform:endpointPublicAccess`), default false. The
 	// private endpoint is always on.
@@ -123,19 +123,21 @@ type ClusterConfig struct {
 
 // NodeConfig describes each per-AZ managed node group. Sizes are per AZ.
 type NodeConfig struct {
-	// InstanceTypes: default [t3.medium, t3a.medium] in dev, [m5.large] elsewhere.
+	// InstanceTypes: default per environment (Defaults).
 	InstanceTypes []string `json:"instanceTypes,omitempty"`
-	// CapacityType: ON_DEMAND or SPOT; default SPOT in dev, ON_DEMAND elsewhere.
-	// SPOT is allowed in dev only.
+	// CapacityType: ON_DEMAND or SPOT (dev only); default per environment
+	// (Defaults).
 	CapacityType string `json:"capacityType,omitempty"`
-	// MinSize, DesiredSize, MaxSize per AZ: default 1/1/2 in dev, 1/1/3 in
-	// staging, 2/2/6 in prod.
+	// MinSize, DesiredSize, MaxSize per AZ: default per environment
+	// (Defaults).
 	MinSize     int `json:"minSize,omitempty"`
 	DesiredSize int `json:"desiredSize,omitempty"`
 	MaxSize     int `json:"maxSize,omitempty"`
-	// DiskSizeGiB of the encrypted gp3 root volume, default 50.
+	// DiskSizeGiB of the encrypted gp3 root volume, default
+	// cluster.DefaultDiskSizeGiB.
 	DiskSizeGiB int `json:"diskSizeGiB,omitempty"`
-	// MaxUnavailable nodes per group during an update, default 1.
+	// MaxUnavailable nodes per group during an update, default
+	// cluster.DefaultMaxUnavailable.
 	MaxUnavailable int `json:"maxUnavailable,omitempty"`
 	// Labels added to every node.
 	Labels map[string]string `json:"labels,omitempty"`

@@ -28,17 +28,16 @@ type LoggingConfig struct {
 	// token, a Pulumi secret. Required when logging is on.
 	IngestToken Secret
 	// LogRateKiBPerNode (`platform:logRateKiBPerNode`): expected log volume
-	// of one node in KiB/s. Default 128 dev, 256 staging, 512 prod, 64 local.
+	// of one node in KiB/s. Default per environment (Defaults).
 	LogRateKiBPerNode int
 	// OutageMinutes (`platform:logOutageMinutes`): LogScale outage each node
-	// buffers through without loss. Default 30 dev, 60 staging, 120 prod,
-	// 15 local.
+	// buffers through without loss. Default per environment (Defaults).
 	OutageMinutes int
 	// BufferMiB (`platform:logBufferMiB`): disk buffer per node. Default
 	// OutageMinutes x LogRateKiBPerNode; at least one minute of logs.
 	BufferMiB int
 	// MemoryLimitMiB (`platform:logMemoryLimitMiB`): agent memory limit.
-	// Default 100 (fluent-bit) or 512 (fluentd).
+	// Default logging.DefaultFluentBitMemoryMiB or DefaultFluentdMemoryMiB.
 	MemoryLimitMiB int
 	// ExcludeNamespaces (`platform:logExcludeNamespaces`): namespaces whose
 	// logs are not shipped. Default none.
@@ -50,16 +49,6 @@ type LoggingConfig struct {
 	// set remembers which keys the stack file gives, so an explicit 0 is
 	// validated rather than replaced by a default.
 	set map[string]bool
-}
-
-type loggingDefaults struct{ rateKiB, outageMinutes int }
-
-var loggingDefaultsByEnvironment = map[Environment]loggingDefaults{
-	Dev:     {rateKiB: 128, outageMinutes: 30},
-	Staging: {rateKiB: 256, outageMinutes: 60},
-	// 0.5 MB/s per busy node for two hours: ~3.5 GiB of a 50 GiB node disk.
-	Prod:  {rateKiB: 512, outageMinutes: 120},
-	Local: {rateKiB: 64, outageMinutes: 15},
 }
 
 var logMemoryRangeByAgent = map[string][2]int{logging.FluentBit: {32, 1024}, logging.Fluentd: {128, 4096}}
@@ -99,17 +88,17 @@ func defaultLogging(c *Config) {
 		}
 	}
 	if l.Agent == "" {
-		l.Agent = logging.FluentBit
+		l.Agent = logging.DefaultAgent
 	}
-	d, ok := loggingDefaultsByEnvironment[c.Environment]
+	d, ok := Defaults[c.Environment]
 	if !ok {
 		return
 	}
 	if !l.set["logRateKiBPerNode"] {
-		l.LogRateKiBPerNode = d.rateKiB
+		l.LogRateKiBPerNode = d.LogRateKiBPerNode
 	}
 	if !l.set["logOutageMinutes"] {
-		l.OutageMinutes = d.outageMinutes
+		l.OutageMinutes = d.LogOutageMinutes
 	}
 	if !l.set["logBufferMiB"] && l.LogRateKiBPerNode > 0 && l.OutageMinutes > 0 {
 		l.BufferMiB = logging.BufferMiBFor(l.LogRateKiBPerNode, l.OutageMinutes)

@@ -21,9 +21,9 @@ type MonitoringConfig struct {
 	Prometheus PrometheusConfig
 	// Alertmanager (`platform:alertmanager`): replicas, volume, routing intervals.
 	Alertmanager AlertmanagerConfig
-	// StorageClass (`platform:monitoringStorageClass`): default "gp3" (made
-	// by the cluster component) in cloud environments, "" (the cluster's
-	// default class) in local.
+	// StorageClass (`platform:monitoringStorageClass`): default per
+	// environment (Defaults): the gp3 class the cluster component makes, or
+	// "" (the cluster's default class) in local.
 	StorageClass string
 	// SLO (`platform:slo`): the gateway's objectives.
 	SLO SLOConfig
@@ -37,25 +37,22 @@ type MonitoringConfig struct {
 
 // PrometheusConfig is `platform:prometheus`.
 type PrometheusConfig struct {
-	// Replicas: 1 in dev and local, 2 in staging and prod (at least 2 in prod).
-	Replicas int `json:"replicas,omitempty"`
-	// Retention: 3d dev, 7d staging, 15d prod, 1d local.
-	Retention string `json:"retention,omitempty"`
-	// VolumeSizeGiB: 10 dev, 30 staging, 100 prod, 5 local. The TSDB is
-	// capped at 85 % of it.
-	VolumeSizeGiB int `json:"volumeSizeGiB,omitempty"`
-	// ExpectedActiveSeries: 200k dev, 500k staging, 1M prod, 100k local;
-	// memory and CPU follow the sizing rule.
-	ExpectedActiveSeries int `json:"expectedActiveSeries,omitempty"`
-	// ScrapeInterval: default 30s.
+	// Replicas (at least 2 in prod), Retention, VolumeSizeGiB (the TSDB is
+	// capped at 85 % of it) and ExpectedActiveSeries (memory and CPU follow
+	// the sizing rule): defaults per environment (Defaults).
+	Replicas             int    `json:"replicas,omitempty"`
+	Retention            string `json:"retention,omitempty"`
+	VolumeSizeGiB        int    `json:"volumeSizeGiB,omitempty"`
+	ExpectedActiveSeries int    `json:"expectedActiveSeries,omitempty"`
+	// ScrapeInterval: default monitoring.DefaultScrapeInterval.
 	ScrapeInterval string `json:"scrapeInterval,omitempty"`
 }
 
 // AlertmanagerConfig is `platform:alertmanager`.
 type AlertmanagerConfig struct {
-	// Replicas: 1 in dev and local, 3 in staging and prod (at least 3 in prod).
+	// Replicas: default per environment (Defaults), at least 3 in prod.
 	Replicas int `json:"replicas,omitempty"`
-	// VolumeSizeGiB: default 2.
+	// VolumeSizeGiB: default monitoring.DefaultAlertmanagerVolumeGiB.
 	VolumeSizeGiB int `json:"volumeSizeGiB,omitempty"`
 	// Receivers: where alerts go, any of pagerduty (critical alerts page),
 	// slack (warnings, and pages too), webhook, heartbeat (Watchdog to a
@@ -64,31 +61,23 @@ type AlertmanagerConfig struct {
 	Receivers []string `json:"receivers,omitempty"`
 	// SlackChannel: default "" (the webhook's own channel).
 	SlackChannel string `json:"slackChannel,omitempty"`
-	// CriticalRepeatInterval (default 1h), WarningRepeatInterval (default 12h).
+	// CriticalRepeatInterval, WarningRepeatInterval: default
+	// monitoring.DefaultCriticalRepeatInterval, DefaultWarningRepeatInterval.
 	CriticalRepeatInterval string `json:"criticalRepeatInterval,omitempty"`
 	WarningRepeatInterval  string `json:"warningRepeatInterval,omitempty"`
 }
 
 // SLOConfig is `platform:slo`.
 type SLOConfig struct {
-	// Availability: share of gateway requests that must not be 5xx; default 0.999.
+	// Availability: share of gateway requests that must not be 5xx; default
+	// monitoring.DefaultAvailabilityObjective.
 	Availability float64 `json:"availability,omitempty"`
-	// Latency: share of requests faster than LatencyThresholdMs; default 0.99.
+	// Latency: share of requests faster than LatencyThresholdMs; default
+	// monitoring.DefaultLatencyObjective.
 	Latency float64 `json:"latency,omitempty"`
-	// LatencyThresholdMs: an Envoy bucket bound; default 500.
+	// LatencyThresholdMs: an Envoy bucket bound; default
+	// monitoring.DefaultLatencyThresholdMs.
 	LatencyThresholdMs int `json:"latencyThresholdMs,omitempty"`
-}
-
-type monitoringDefaults struct {
-	prometheusReplicas, alertmanagerReplicas, volumeGiB, series int
-	retention, storageClass                                     string
-}
-
-var monitoringDefaultsByEnvironment = map[Environment]monitoringDefaults{
-	Dev:     {1, 1, 10, 200000, "3d", "gp3"},
-	Staging: {2, 3, 30, 500000, "7d", "gp3"},
-	Prod:    {2, 3, 100, 1000000, "15d", "gp3"},
-	Local:   {1, 1, 5, 100000, "1d", ""},
 }
 
 // loadMonitoring reads the monitoring keys (read every key unconditionally, so
@@ -116,39 +105,33 @@ func defaultMonitoring(c *Config) {
 	if !m.enabledSet {
 		m.Enabled = m.GrafanaAdminPassword.IsSet()
 	}
-	d, ok := monitoringDefaultsByEnvironment[c.Environment]
+	d, ok := Defaults[c.Environment]
 	if !ok {
 		return
 	}
-	seti := func(dst *int, v int) {
-		if *dst == 0 {
-			*dst = v
-		}
-	}
-	sets := func(dst *string, v string) {
-		if *dst == "" {
-			*dst = v
-		}
-	}
 	p := &m.Prometheus
-	seti(&p.Replicas, d.prometheusReplicas)
-	seti(&p.VolumeSizeGiB, d.volumeGiB)
-	seti(&p.ExpectedActiveSeries, d.series)
-	sets(&p.Retention, d.retention)
-	sets(&p.ScrapeInterval, "30s")
+	setDefault(&p.Replicas, d.PrometheusReplicas)
+	setDefault(&p.VolumeSizeGiB, d.PrometheusVolumeGiB)
+	setDefault(&p.ExpectedActiveSeries, d.ExpectedActiveSeries)
+	setDefault(&p.Retention, d.Retention)
+	setDefault(&p.ScrapeInterval, monitoring.DefaultScrapeInterval)
 	a := &m.Alertmanager
-	seti(&a.Replicas, d.alertmanagerReplicas)
-	seti(&a.VolumeSizeGiB, 2)
-	sets(&a.CriticalRepeatInterval, "1h")
-	sets(&a.WarningRepeatInterval, "12h")
-	sets(&m.StorageClass, d.storageClass)
-	if m.SLO.Availability == 0 {
-		m.SLO.Availability = 0.999
+	setDefault(&a.Replicas, d.AlertmanagerReplicas)
+	setDefault(&a.VolumeSizeGiB, monitoring.DefaultAlertmanagerVolumeGiB)
+	setDefault(&a.CriticalRepeatInterval, monitoring.DefaultCriticalRepeatInterval)
+	setDefault(&a.WarningRepeatInterval, monitoring.DefaultWarningRepeatInterval)
+	setDefault(&m.StorageClass, d.StorageClass)
+	setDefault(&m.SLO.Availability, monitoring.DefaultAvailabilityObjective)
+	setDefault(&m.SLO.Latency, monitoring.DefaultLatencyObjective)
+	setDefault(&m.SLO.LatencyThresholdMs, monitoring.DefaultLatencyThresholdMs)
+}
+
+// setDefault sets *dst to v when it holds its type's zero value.
+func setDefault[T comparable](dst *T, v T) {
+	var zero T
+	if *dst == zero {
+		*dst = v
 	}
-	if m.SLO.Latency == 0 {
-		m.SLO.Latency = 0.99
-	}
-	seti(&m.SLO.LatencyThresholdMs, 500)
 }
 
 // validateMonitoring adds a problem for every bad value.

@@ -26,12 +26,12 @@ type RoutingConfig struct {
 	// ZoneName of that zone; platform:domain must be it or under it.
 	// Default: platform:domain.
 	ZoneName string `json:"zoneName,omitempty"`
-	// ProxyReplicas of the gateway's Envoy proxies: default 1 in dev and
-	// local, 2 in staging, 3 in prod (one per AZ); at least 2 in prod.
+	// ProxyReplicas of the gateway's Envoy proxies: default per environment
+	// (Defaults); at least 2 in prod.
 	ProxyReplicas int `json:"proxyReplicas,omitempty"`
-	// TLSMode: acme (default on AWS: Let's Encrypt, its staging endpoint in
-	// dev), acm (the NLB terminates TLS with AcmCertificateARN), or
-	// self-signed (local only, and its default).
+	// TLSMode: acme (Let's Encrypt, its staging endpoint in dev), acm (the
+	// NLB terminates TLS with AcmCertificateARN), or self-signed (local
+	// only). Default per environment (Defaults).
 	TLSMode string `json:"tlsMode,omitempty"`
 	// ACMCertificateARN: required with tlsMode acm; a certificate for
 	// *.<domain> in the stack's region.
@@ -44,14 +44,15 @@ type RoutingConfig struct {
 	// Route53 rights) and creates only the issuer and the certificate. Not
 	// used with tlsMode acm.
 	CertManager string `json:"certManager,omitempty"`
-	// ExternalDNSPolicy: upsert-only in prod (never deletes a record), sync
-	// elsewhere (records of deleted routes are removed).
+	// ExternalDNSPolicy: upsert-only (never deletes a record) or sync
+	// (records of deleted routes are removed). Default per environment
+	// (Defaults).
 	ExternalDNSPolicy string `json:"externalDnsPolicy,omitempty"`
-	// AccessLogRetentionDays of the NLB access logs: default 7 in dev, 30 in
-	// staging, 90 in prod.
+	// AccessLogRetentionDays of the NLB access logs: default per environment
+	// (Defaults).
 	AccessLogRetentionDays int `json:"accessLogRetentionDays,omitempty"`
-	// APIServerPort the controllers reach the Kubernetes API on: 443 on EKS
-	// (fixed), default 6443 in local (kind).
+	// APIServerPort the controllers reach the Kubernetes API on: fixed on
+	// EKS; default per environment (Defaults).
 	APIServerPort int `json:"apiServerPort,omitempty"`
 }
 
@@ -88,33 +89,15 @@ func defaultRouting(c *Config) {
 	if rc.ZoneName == "" {
 		rc.ZoneName = c.Domain
 	}
-	if rc.ProxyReplicas == 0 {
-		rc.ProxyReplicas = map[Environment]int{Dev: 1, Staging: 2, Prod: 3, Local: 1}[c.Environment]
-	}
-	if rc.TLSMode == "" {
-		rc.TLSMode = routing.TLSACME
-		if c.Environment == Local {
-			rc.TLSMode = routing.TLSSelfSigned
-		}
-	}
+	d := Defaults[c.Environment]
+	setDefault(&rc.ProxyReplicas, d.ProxyReplicas)
+	setDefault(&rc.TLSMode, d.TLSMode)
 	if rc.CertManager == "" {
 		rc.CertManager = routing.CertManagerInstall
 	}
-	if rc.ExternalDNSPolicy == "" {
-		rc.ExternalDNSPolicy = routing.DNSPolicySync
-		if c.Environment == Prod {
-			rc.ExternalDNSPolicy = routing.DNSPolicyUpsertOnly
-		}
-	}
-	if rc.AccessLogRetentionDays == 0 {
-		rc.AccessLogRetentionDays = map[Environment]int{Dev: 7, Staging: 30, Prod: 90}[c.Environment]
-	}
-	if rc.APIServerPort == 0 {
-		rc.APIServerPort = 443
-		if c.Environment == Local {
-			rc.APIServerPort = 6443
-		}
-	}
+	setDefault(&rc.ExternalDNSPolicy, d.ExternalDNSPolicy)
+	setDefault(&rc.AccessLogRetentionDays, d.AccessLogRetentionDays)
+	setDefault(&rc.APIServerPort, d.APIServerPort)
 }
 
 // validateRouting adds a problem for every bad value.
