@@ -3,7 +3,6 @@ package stacks
 import (
 	"fmt"
 	"net/mail"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -60,11 +59,6 @@ type RoutingConfig struct {
 // loopback address on most systems (RFC 6761).
 const localDomain = "platform.localhost"
 
-var (
-	hostedZoneIDPattern = regexp.MustCompile(`^Z[A-Z0-9]{1,31}$`)
-	acmARNPattern       = regexp.MustCompile(`^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate/[0-9a-f-]{36}$`)
-)
-
 // loadRouting reads the routing keys (read every key unconditionally, so
 // KnownKeys lists them).
 func loadRouting(r *reader, c *Config) {
@@ -115,8 +109,8 @@ func validateRouting(p *problems, c *Config) {
 		p.add(key("implementation"), rc.Implementation, "must be one of %s", strings.Join(routing.Implementations(), ", "))
 	}
 	switch {
-	case cloud && !hostedZoneIDPattern.MatchString(rc.HostedZoneID):
-		p.add(key("hostedZoneId"), rc.HostedZoneID, "must be a Route53 hosted zone id such as Z0123456789ABCDEFGHIJ (the zone the environment's records go to)")
+	case cloud && routing.CheckHostedZoneID(rc.HostedZoneID) != nil:
+		p.add(key("hostedZoneId"), rc.HostedZoneID, "%v (the zone the environment's records go to)", routing.CheckHostedZoneID(rc.HostedZoneID))
 	case !cloud && rc.HostedZoneID != "":
 		p.add(key("hostedZoneId"), rc.HostedZoneID, "local has no Route53: remove it")
 	}
@@ -137,13 +131,13 @@ func validateRouting(p *problems, c *Config) {
 		p.add(key("tlsMode"), rc.TLSMode, "must be %s in %s", strings.Join(allowedTLS, " or "), c.Environment)
 	}
 	if rc.TLSMode == routing.TLSACM {
-		m := acmARNPattern.FindStringSubmatch(rc.ACMCertificateARN)
+		region, err := routing.CertificateRegion(rc.ACMCertificateARN)
 		switch {
 		case rc.ACMCertificateARN == "":
 			p.add(key("acmCertificateArn"), rc.ACMCertificateARN, "is required with tlsMode acm: the ARN of an ACM certificate for *.%s", c.Domain)
-		case m == nil:
-			p.add(key("acmCertificateArn"), rc.ACMCertificateARN, "must be an ACM certificate ARN such as arn:aws:acm:eu-west-1:111122223333:certificate/<uuid>")
-		case m[1] != c.Region:
+		case err != nil:
+			p.add(key("acmCertificateArn"), rc.ACMCertificateARN, "%v", err)
+		case region != c.Region:
 			p.add(key("acmCertificateArn"), rc.ACMCertificateARN, "must be in the stack's region %s (the NLB's)", c.Region)
 		}
 	} else if rc.ACMCertificateARN != "" {
@@ -201,7 +195,7 @@ func deployRouting(ctx *pulumi.Context, cfg *Config, p *Platform) error {
 	if p.Monitoring != nil {
 		// The release itself, not the component: a dependency on a component
 		// covers only the children registered by then.
-		args.Monitoring = p.Monitoring.Release
+		args.Monitoring = &routing.MonitoringArgs{DependsOn: []pulumi.Resource{p.Monitoring.Release}}
 	}
 	if p.Cluster != nil {
 		args.AWS = &routing.AWSArgs{

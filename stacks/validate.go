@@ -7,8 +7,8 @@ import (
 	"strings"
 
 	"github.com/cnplatform/platform/components/cluster"
-	"github.com/cnplatform/platform/components/namespace"
 	"github.com/cnplatform/platform/components/network"
+	"github.com/cnplatform/platform/components/routing"
 )
 
 // logRetentionDays are the values CloudWatch Logs accepts for a log group's
@@ -85,15 +85,8 @@ func validate(c *Config) []string {
 }
 
 func validateDomain(p *problems, domain string) {
-	labels := strings.Split(domain, ".")
-	ok := len(domain) <= 253 && len(labels) >= 2
-	for _, l := range labels {
-		if !namespace.IsDNSLabel(l) {
-			ok = false
-		}
-	}
-	if !ok {
-		p.add(Key("domain"), domain, "must be a lower-case DNS name with at least two labels, such as dev.example.com")
+	if err := routing.CheckDomain(domain); err != nil {
+		p.add(Key("domain"), domain, "%v", err)
 	}
 }
 

@@ -34,8 +34,11 @@ const uniqueSuffix = "20261201120000000000000001"
 func accessLogBucketPrefix(t *testing.T, clusterName string) string {
 	t.Helper()
 	res, err := harness.Run("t", nil, nil, func(ctx *pulumi.Context) error {
+		// The bucket prefix derives from routing's AWS.ClusterName; the
+		// cluster only provides workload roles (its own name is shorter:
+		// cluster.CheckName).
 		c, err := cluster.NewCluster(ctx, "c", &cluster.Args{
-			Name: clusterName, Region: "eu-west-1",
+			Name: "platform-test", Region: "eu-west-1",
 			AdminRoleARNs: []string{"arn:aws:iam::111122223333:role/deploy"},
 			Subnets:       []cluster.ZoneSubnet{{Zone: "eu-west-1a", ID: pulumi.String("subnet-a")}, {Zone: "eu-west-1b", ID: pulumi.String("subnet-b")}},
 		})

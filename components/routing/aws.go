@@ -98,9 +98,7 @@ func newLoadBalancerController(ctx *pulumi.Context, r *Routing, a *Args, parent 
 		return nil, err
 	}
 	deps := append([]pulumi.Resource{sa, role}, policies...)
-	if a.Monitoring != nil {
-		deps = append(deps, a.Monitoring)
-	}
+	deps = append(deps, a.monitorDeps()...)
 	return helmrelease.New(ctx, "aws-load-balancer-controller", &helmrelease.Args{
 		Chart:     LoadBalancerControllerChart,
 		Namespace: ns.Name,
@@ -132,9 +130,7 @@ func newExternalDNS(ctx *pulumi.Context, r *Routing, a *Args, parent pulumi.Reso
 		return nil, err
 	}
 	deps := append([]pulumi.Resource{sa, role}, policies...)
-	if a.Monitoring != nil {
-		deps = append(deps, a.Monitoring)
-	}
+	deps = append(deps, a.monitorDeps()...)
 	return helmrelease.New(ctx, "external-dns", &helmrelease.Args{
 		Chart:     ExternalDNSChart,
 		Namespace: ns.Name,
@@ -224,9 +220,7 @@ func newCertManager(ctx *pulumi.Context, r *Routing, a *Args, role *cluster.Work
 	if role != nil {
 		deps = append(deps, role)
 	}
-	if a.Monitoring != nil {
-		deps = append(deps, a.Monitoring)
-	}
+	deps = append(deps, a.monitorDeps()...)
 	return helmrelease.New(ctx, CertManagerRelease, &helmrelease.Args{
 		Chart:     CertManagerChart,
 		Namespace: ns.Name,

@@ -228,7 +228,7 @@ func (envoyGateway) install(ctx *pulumi.Context, r *Routing, a *Args, parent pul
 		// No Prometheus Operator CRDs: a PodMonitor would fail to apply.
 		return inst, nil
 	}
-	monitorOpts := []pulumi.ResourceOption{parent, after, pulumi.DependsOn([]pulumi.Resource{a.Monitoring})}
+	monitorOpts := []pulumi.ResourceOption{parent, after, pulumi.DependsOn(a.monitorDeps())}
 	pm, err := newMonitor(ctx, "envoy-proxy", "PodMonitor", EnvoyGatewayNamespace, map[string]any{
 		"selector":            map[string]any{"matchLabels": anyMap(ProxyLabels)},
 		"podMetricsEndpoints": []any{map[string]any{"port": "metrics", "path": "/stats/prometheus", "interval": "30s"}},

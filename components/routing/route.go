@@ -9,6 +9,8 @@ import (
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/cnplatform/platform/components/namespace"
 )
 
 // GatewayRef names the shared Gateway. An app stack fills it from the
@@ -58,42 +60,48 @@ type Route struct {
 	Namespace pulumi.StringOutput
 }
 
-func (a *RouteArgs) withDefaults() *RouteArgs {
-	d := *a
-	if d.PathPrefix == "" {
-		d.PathPrefix = "/"
+// DefaultPathPrefix routes every path of the host.
+const DefaultPathPrefix = "/"
+
+// routeTypeToken is the Route component's Pulumi type; errors name it with
+// the component's name.
+const routeTypeToken = "platform:routing:Route"
+
+// withDefaults returns a copy of a with every default applied.
+func (a RouteArgs) withDefaults() RouteArgs {
+	if a.PathPrefix == "" {
+		a.PathPrefix = DefaultPathPrefix
 	}
-	return &d
+	return a
 }
 
-func (a *RouteArgs) validate() error {
-	var errs []string
+// validate returns every problem with defaulted RouteArgs, joined.
+func (a RouteArgs) validate() error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	if a.Gateway.Name == nil || a.Gateway.Namespace == nil {
-		errs = append(errs, "Gateway Name and Namespace are required")
+		add("Gateway Name and Namespace are required")
 	}
-	if !domainPattern.MatchString(a.Host) {
-		errs = append(errs, fmt.Sprintf("Host %q must be a lower-case DNS name such as nginx.example.com", a.Host))
+	if err := CheckDomain(a.Host); err != nil {
+		add("Host %q: %v", a.Host, err)
 	} else if a.Domain != "" {
 		if err := CheckHostUnder(a.Host, a.Domain); err != nil {
-			errs = append(errs, err.Error())
+			errs = append(errs, err)
 		}
 	}
-	if !dnsNamePattern.MatchString(a.Namespace) {
-		errs = append(errs, fmt.Sprintf("Namespace %q must be a namespace name", a.Namespace))
+	if err := namespace.CheckName(a.Namespace); err != nil {
+		add("Namespace %q: %v", a.Namespace, err)
 	}
-	if !dnsNamePattern.MatchString(a.Service) {
-		errs = append(errs, fmt.Sprintf("Service %q must be a Service name", a.Service))
+	if err := namespace.CheckDNSLabel(a.Service); err != nil {
+		add("Service %q: %v", a.Service, err)
 	}
 	if a.Port < 1 || a.Port > 65535 {
-		errs = append(errs, fmt.Sprintf("Port %d must be between 1 and 65535", a.Port))
+		add("Port %d must be between 1 and 65535", a.Port)
 	}
 	if !strings.HasPrefix(a.PathPrefix, "/") {
-		errs = append(errs, fmt.Sprintf("PathPrefix %q must start with /", a.PathPrefix))
+		add("PathPrefix %q must start with /", a.PathPrefix)
 	}
-	if len(errs) > 0 {
-		return errors.New("route: " + strings.Join(errs, "; "))
-	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // NewRoute declares an HTTPRoute from Host to Service:Port on the Gateway's
@@ -103,10 +111,10 @@ func (a *RouteArgs) validate() error {
 func NewRoute(ctx *pulumi.Context, name string, in *RouteArgs, opts ...pulumi.ResourceOption) (*Route, error) {
 	a := in.withDefaults()
 	if err := a.validate(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s %q: %w", routeTypeToken, name, err)
 	}
 	r := &Route{}
-	if err := ctx.RegisterComponentResource("platform:routing:Route", name, r, opts...); err != nil {
+	if err := ctx.RegisterComponentResource(routeTypeToken, name, r, opts...); err != nil {
 		return nil, err
 	}
 	spec := pulumi.All(a.Gateway.Name, a.Gateway.Namespace).ApplyT(func(v []any) map[string]any {

@@ -3,7 +3,6 @@ package routing
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 
@@ -44,6 +43,42 @@ const (
 	ExternalDNSNamespace            = "external-dns"
 )
 
+// Defaults of Args. Environments override several from the one table in
+// stacks (Defaults).
+const (
+	DefaultImplementation         = ImplementationEnvoyGateway
+	DefaultGatewayClassName       = "platform"
+	DefaultGatewayName            = "platform"
+	DefaultGatewayNamespace       = "gateway"
+	DefaultProxyReplicas          = 1
+	DefaultMonitoringNamespace    = "monitoring"
+	DefaultACMEServer             = LetsEncryptProduction
+	DefaultCertManager            = CertManagerInstall
+	DefaultPartition              = "aws"
+	DefaultDNSPolicy              = DNSPolicySync
+	DefaultAccessLogRetentionDays = 30
+	DefaultAPIServerPort          = 443
+)
+
+// DefaultProxyResources of each gateway proxy.
+var DefaultProxyResources = podvalues.Resources{
+	Requests: podvalues.ResourceList{CPU: "100m", Memory: "256Mi"},
+	Limits:   podvalues.ResourceList{CPU: "1", Memory: "512Mi"},
+}
+
+// typeToken is the component's Pulumi type; errors name it with the
+// component's name.
+const typeToken = "platform:routing:Routing"
+
+// MonitoringArgs says the Prometheus Operator is installed, so the charts'
+// ServiceMonitors and our PodMonitors are created.
+type MonitoringArgs struct {
+	// DependsOn: the monitors, and the charts that render them, wait for
+	// these: at least what installs the Prometheus Operator CRDs. Default
+	// none.
+	DependsOn []pulumi.Resource
+}
+
 // WorkloadRoles creates an IAM role for one service account;
 // *cluster.Cluster is one.
 type WorkloadRoles interface {
@@ -56,21 +91,22 @@ type Args struct {
 	// *.Domain. Required.
 	Domain string
 	// Implementation of Gateway API: one of Implementations(). Default
-	// ImplementationEnvoyGateway.
+	// [DefaultImplementation].
 	Implementation string
 	// GatewayClassName, GatewayName and GatewayNamespace of the shared
-	// Gateway. Default "platform", "platform", "gateway".
+	// Gateway. Default [DefaultGatewayClassName], [DefaultGatewayName],
+	// [DefaultGatewayNamespace].
 	GatewayClassName string
 	GatewayName      string
 	GatewayNamespace string
 	// TLS of the HTTPS listener. Default mode acme with AWS, self-signed
 	// without.
 	TLS TLSArgs
-	// ProxyReplicas of the gateway's proxies. Default 1. Above 1 they spread
+	// ProxyReplicas of the gateway's proxies. Default
+	// [DefaultProxyReplicas]. Above 1 they spread
 	// across zones and get a PodDisruptionBudget.
 	ProxyReplicas int
-	// ProxyResources of each proxy. Default requests 100m CPU / 256Mi,
-	// limits 1 CPU / 512Mi.
+	// ProxyResources of each proxy. Default [DefaultProxyResources].
 	ProxyResources *podvalues.Resources
 	// HighAvailability runs two replicas of the controllers that allow it,
 	// with PodDisruptionBudgets and zone spread. Default false.
@@ -79,14 +115,17 @@ type Args struct {
 	// environment): no load balancer controller, external-dns, Route53 or
 	// ACME; the proxies get a NodePort Service.
 	AWS *AWSArgs
-	// MonitoringNamespace may scrape metrics. Default "monitoring".
+	// MonitoringNamespace may scrape metrics. Default
+	// [DefaultMonitoringNamespace].
 	MonitoringNamespace string
-	// Monitoring installs the Prometheus Operator CRDs the ServiceMonitors and
-	// PodMonitors need; they depend on it. Default none.
-	Monitoring pulumi.Resource
+	// Monitoring: the Prometheus Operator is installed; the charts'
+	// ServiceMonitors and our PodMonitors are created. Default nil: none
+	// (their CRDs do not exist).
+	Monitoring *MonitoringArgs
 	// APIServer is where the controllers reach the Kubernetes API and
-	// where it calls their webhooks from. Default: any address on 443
-	// (namespace.AnyAPIServer); on EKS pass namespace.EKSAPIServer.
+	// where it calls their webhooks from. Default: any address on
+	// [DefaultAPIServerPort] (namespace.AnyAPIServer); on EKS pass
+	// namespace.EKSAPIServer.
 	APIServer *namespace.APIServer
 }
 
@@ -95,14 +134,14 @@ type TLSArgs struct {
 	// Mode: TLSACME, TLSACM or TLSSelfSigned. Default TLSACME with AWS,
 	// TLSSelfSigned without.
 	Mode string
-	// ACMEServer is the ACME directory. Default LetsEncryptProduction.
+	// ACMEServer is the ACME directory. Default [DefaultACMEServer].
 	ACMEServer string
 	// ACMEEmail for the ACME account. Default none.
 	ACMEEmail string
 	// CertificateARN of the ACM certificate (for *.Domain). Required in acm
 	// mode.
 	CertificateARN string
-	// CertManager: CertManagerInstall (the default) installs cert-manager's
+	// CertManager: CertManagerInstall ([DefaultCertManager]) installs cert-manager's
 	// chart; CertManagerExisting uses the cert-manager the cluster already
 	// runs (its CRDs and webhook must be there) and creates only the
 	// ClusterIssuer and the wildcard Certificate. Not used in acm mode.
@@ -117,7 +156,7 @@ const (
 
 // AWSArgs is what the AWS side needs.
 type AWSArgs struct {
-	// Partition of the ARNs. Default "aws".
+	// Partition of the ARNs. Default [DefaultPartition].
 	Partition string
 	// Region, AccountID and ClusterName: required (no lookups: previews stay
 	// deterministic).
@@ -134,9 +173,10 @@ type AWSArgs struct {
 	// Roles creates the controllers' IAM roles. Required.
 	Roles WorkloadRoles
 	// DNSPolicy of external-dns: DNSPolicySync or DNSPolicyUpsertOnly.
-	// Default DNSPolicySync.
+	// Default [DefaultDNSPolicy].
 	DNSPolicy string
-	// AccessLogRetentionDays of the NLB access-log bucket. Default 30.
+	// AccessLogRetentionDays of the NLB access-log bucket. Default
+	// [DefaultAccessLogRetentionDays].
 	AccessLogRetentionDays int
 	// DeletionProtection of the NLB. Default false.
 	DeletionProtection bool
@@ -205,27 +245,20 @@ type Routing struct {
 	gateway GatewayRef
 }
 
-var (
-	domainPattern  = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
-	zoneIDPattern  = regexp.MustCompile(`^Z[A-Z0-9]{1,31}$`)
-	acmARNPattern  = regexp.MustCompile(`^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate/[0-9a-f-]{36}$`)
-	dnsNamePattern = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
-)
-
 // withDefaults returns a copy of a with every default applied.
-func (a *Args) withDefaults() *Args {
-	d := *a
+func (a Args) withDefaults() Args {
+	d := a
 	if d.Implementation == "" {
-		d.Implementation = ImplementationEnvoyGateway
+		d.Implementation = DefaultImplementation
 	}
 	if d.GatewayClassName == "" {
-		d.GatewayClassName = "platform"
+		d.GatewayClassName = DefaultGatewayClassName
 	}
 	if d.GatewayName == "" {
-		d.GatewayName = "platform"
+		d.GatewayName = DefaultGatewayName
 	}
 	if d.GatewayNamespace == "" {
-		d.GatewayNamespace = "gateway"
+		d.GatewayNamespace = DefaultGatewayNamespace
 	}
 	if d.TLS.Mode == "" {
 		d.TLS.Mode = TLSSelfSigned
@@ -234,44 +267,51 @@ func (a *Args) withDefaults() *Args {
 		}
 	}
 	if d.TLS.ACMEServer == "" {
-		d.TLS.ACMEServer = LetsEncryptProduction
+		d.TLS.ACMEServer = DefaultACMEServer
 	}
 	if d.TLS.CertManager == "" {
-		d.TLS.CertManager = CertManagerInstall
+		d.TLS.CertManager = DefaultCertManager
 	}
 	if d.ProxyReplicas == 0 {
-		d.ProxyReplicas = 1
+		d.ProxyReplicas = DefaultProxyReplicas
 	}
 	if d.ProxyResources == nil {
-		d.ProxyResources = &podvalues.Resources{
-			Requests: podvalues.ResourceList{CPU: "100m", Memory: "256Mi"},
-			Limits:   podvalues.ResourceList{CPU: "1", Memory: "512Mi"},
-		}
+		res := DefaultProxyResources
+		d.ProxyResources = &res
 	}
 	if d.MonitoringNamespace == "" {
-		d.MonitoringNamespace = "monitoring"
+		d.MonitoringNamespace = DefaultMonitoringNamespace
 	}
 	if d.APIServer == nil {
-		anyAPI := namespace.AnyAPIServer(443)
+		anyAPI := namespace.AnyAPIServer(DefaultAPIServerPort)
 		d.APIServer = &anyAPI
 	}
 	if d.AWS != nil {
 		aws := *d.AWS
 		if aws.Partition == "" {
-			aws.Partition = "aws"
+			aws.Partition = DefaultPartition
 		}
 		if aws.DNSPolicy == "" {
-			aws.DNSPolicy = DNSPolicySync
+			aws.DNSPolicy = DefaultDNSPolicy
 		}
 		if aws.AccessLogRetentionDays == 0 {
-			aws.AccessLogRetentionDays = 30
+			aws.AccessLogRetentionDays = DefaultAccessLogRetentionDays
 		}
 		if aws.ZoneName == "" {
 			aws.ZoneName = d.Domain
 		}
 		d.AWS = &aws
 	}
-	return &d
+	return d
+}
+
+// monitorDeps is what monitors and the charts rendering them wait for; nil
+// without monitoring.
+func (a *Args) monitorDeps() []pulumi.Resource {
+	if a.Monitoring == nil {
+		return nil
+	}
+	return a.Monitoring.DependsOn
 }
 
 func (a *Args) sizing() Sizing {
@@ -282,18 +322,18 @@ func (a *Args) sizing() Sizing {
 }
 
 // validate returns every problem with a defaulted Args.
-func (a *Args) validate() error {
-	var errs []string
-	add := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
-	if !domainPattern.MatchString(a.Domain) {
-		add("Domain %q must be a lower-case DNS name such as dev.example.com", a.Domain)
+func (a Args) validate() error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if err := CheckDomain(a.Domain); err != nil {
+		add("Domain %q: %v", a.Domain, err)
 	}
 	if _, ok := implementations[a.Implementation]; !ok {
 		add("Implementation %q must be one of %s", a.Implementation, strings.Join(Implementations(), ", "))
 	}
 	for field, v := range map[string]string{"GatewayClassName": a.GatewayClassName, "GatewayName": a.GatewayName, "GatewayNamespace": a.GatewayNamespace} {
-		if !dnsNamePattern.MatchString(v) {
-			add("%s %q must be a DNS label", field, v)
+		if err := namespace.CheckDNSLabel(v); err != nil {
+			add("%s %q: %v", field, v, err)
 		}
 	}
 	if a.ProxyReplicas < 1 {
@@ -315,11 +355,11 @@ func (a *Args) validate() error {
 		add("TLS CertManager %q must be %s or %s", a.TLS.CertManager, CertManagerInstall, CertManagerExisting)
 	}
 	if a.TLS.Mode == TLSACM {
-		m := acmARNPattern.FindStringSubmatch(a.TLS.CertificateARN)
+		region, err := CertificateRegion(a.TLS.CertificateARN)
 		switch {
-		case m == nil:
-			add("TLS CertificateARN %q must be an ACM certificate ARN in acm mode", a.TLS.CertificateARN)
-		case a.AWS != nil && m[1] != a.AWS.Region:
+		case err != nil:
+			add("TLS CertificateARN %q (acm mode): %v", a.TLS.CertificateARN, err)
+		case a.AWS != nil && region != a.AWS.Region:
 			add("TLS CertificateARN %q must be in the NLB's region %s", a.TLS.CertificateARN, a.AWS.Region)
 		}
 	} else if a.TLS.CertificateARN != "" {
@@ -329,8 +369,8 @@ func (a *Args) validate() error {
 		if aws.Region == "" || aws.ClusterName == "" || aws.AccountID == nil || aws.VpcID == nil || aws.PublicSubnetIDs == nil || aws.Roles == nil {
 			add("AWS needs Region, AccountID, ClusterName, VpcID, PublicSubnetIDs and Roles")
 		}
-		if !zoneIDPattern.MatchString(aws.HostedZoneID) {
-			add("AWS HostedZoneID %q must be a Route53 hosted zone id such as Z0123456789ABCDEFGHIJ", aws.HostedZoneID)
+		if err := CheckHostedZoneID(aws.HostedZoneID); err != nil {
+			add("AWS HostedZoneID %q: %v", aws.HostedZoneID, err)
 		}
 		if a.Domain != aws.ZoneName && !strings.HasSuffix(a.Domain, "."+aws.ZoneName) {
 			add("Domain %q must be the hosted zone's name %q or under it", a.Domain, aws.ZoneName)
@@ -339,10 +379,7 @@ func (a *Args) validate() error {
 			add("AWS DNSPolicy %q must be %s or %s", aws.DNSPolicy, DNSPolicySync, DNSPolicyUpsertOnly)
 		}
 	}
-	if len(errs) > 0 {
-		return errors.New("routing: " + strings.Join(errs, "; "))
-	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // NewRouting builds the edge: the implementation's controller and proxies,
@@ -350,13 +387,14 @@ func (a *Args) validate() error {
 // controller, external-dns and the access-log bucket. Pass the cluster's
 // Kubernetes provider in opts.
 func NewRouting(ctx *pulumi.Context, name string, in *Args, opts ...pulumi.ResourceOption) (*Routing, error) {
-	a := in.withDefaults()
-	if err := a.validate(); err != nil {
-		return nil, err
+	args := in.withDefaults()
+	if err := args.validate(); err != nil {
+		return nil, fmt.Errorf("%s %q: %w", typeToken, name, err)
 	}
+	a := &args
 	impl := implementations[a.Implementation]
 	r := &Routing{domain: a.Domain}
-	if err := ctx.RegisterComponentResource("platform:routing:Routing", name, r, opts...); err != nil {
+	if err := ctx.RegisterComponentResource(typeToken, name, r, opts...); err != nil {
 		return nil, err
 	}
 	parent := pulumi.Parent(r)

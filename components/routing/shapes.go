@@ -1,0 +1,52 @@
+package routing
+
+import (
+	"errors"
+	"regexp"
+	"strings"
+
+	"github.com/cnplatform/platform/components/namespace"
+)
+
+// The shapes of routing's fields, written once: Args.validate and the
+// stack configuration (stacks) both check with these.
+var (
+	zoneIDPattern = regexp.MustCompile(`^Z[A-Z0-9]{1,31}$`)
+	acmARNPattern = regexp.MustCompile(`^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate/[0-9a-f-]{36}$`)
+	// tldPattern: a top-level domain is letters only.
+	tldPattern = regexp.MustCompile(`^[a-z]{2,63}$`)
+)
+
+// CheckDomain says whether s is a lower-case DNS name of at least two
+// labels (each a DNS label, the last letters only), at most 253
+// characters.
+func CheckDomain(s string) error {
+	labels := strings.Split(s, ".")
+	ok := len(s) <= 253 && len(labels) >= 2 && tldPattern.MatchString(labels[len(labels)-1])
+	for _, l := range labels {
+		ok = ok && namespace.IsDNSLabel(l)
+	}
+	if !ok {
+		return errors.New("must be a lower-case DNS name with at least two labels, such as dev.example.com")
+	}
+	return nil
+}
+
+// CheckHostedZoneID says whether s has the shape of a Route53 hosted zone
+// id.
+func CheckHostedZoneID(s string) error {
+	if !zoneIDPattern.MatchString(s) {
+		return errors.New("must be a Route53 hosted zone id such as Z0123456789ABCDEFGHIJ")
+	}
+	return nil
+}
+
+// CertificateRegion returns the region of ACM certificate ARN s, or an
+// error saying what such an ARN looks like.
+func CertificateRegion(s string) (string, error) {
+	m := acmARNPattern.FindStringSubmatch(s)
+	if m == nil {
+		return "", errors.New("must be an ACM certificate ARN such as arn:aws:acm:eu-west-1:111122223333:certificate/<uuid>")
+	}
+	return m[1], nil
+}
