@@ -9,7 +9,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/cnplatform/platform/tests/harness"
+	"github.com/cnplatform/platform/harness"
 )
 
 // Duration is the estimated create time of one resource type.

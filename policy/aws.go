@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/cnplatform/platform/components/cluster"
-	"github.com/cnplatform/platform/tests/harness"
+	"github.com/cnplatform/platform/harness"
 )
 
 const (

@@ -16,7 +16,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/cnplatform/platform/tests/harness"
+	"github.com/cnplatform/platform/harness"
 )
 
 // Status of one finding.

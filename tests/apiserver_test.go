@@ -10,8 +10,8 @@ import (
 
 	"github.com/cnplatform/platform/components/cluster"
 	"github.com/cnplatform/platform/components/namespace"
+	"github.com/cnplatform/platform/harness"
 	"github.com/cnplatform/platform/stacks"
-	"github.com/cnplatform/platform/tests/harness"
 )
 
 // apiClients are the namespaces whose pods watch or call the Kubernetes

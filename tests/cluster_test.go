@@ -11,8 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cnplatform/platform/components/cluster"
+	"github.com/cnplatform/platform/harness"
 	"github.com/cnplatform/platform/stacks"
-	"github.com/cnplatform/platform/tests/harness"
 )
 
 const (

@@ -9,9 +9,9 @@ import (
 
 	"github.com/cnplatform/platform/cost"
 	"github.com/cnplatform/platform/deploytime"
+	"github.com/cnplatform/platform/harness"
 	"github.com/cnplatform/platform/policy"
 	"github.com/cnplatform/platform/stacks"
-	"github.com/cnplatform/platform/tests/harness"
 	"github.com/cnplatform/platform/zonefailure"
 )
 

@@ -15,8 +15,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/cnplatform/platform/components/logging"
+	"github.com/cnplatform/platform/harness"
 	"github.com/cnplatform/platform/stacks"
-	"github.com/cnplatform/platform/tests/harness"
 )
 
 const (

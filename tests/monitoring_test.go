@@ -11,9 +11,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cnplatform/platform/harness"
+	"github.com/cnplatform/platform/harness/stackrun"
 	"github.com/cnplatform/platform/stacks"
-	"github.com/cnplatform/platform/tests/harness"
-	"github.com/cnplatform/platform/tests/stackrun"
 )
 
 // kpsRelease returns the kube-prometheus-stack release and its values.

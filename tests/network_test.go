@@ -7,9 +7,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cnplatform/platform/harness"
 	"github.com/cnplatform/platform/policy"
 	"github.com/cnplatform/platform/stacks"
-	"github.com/cnplatform/platform/tests/harness"
 )
 
 const (

@@ -14,9 +14,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cnplatform/platform/components/routing"
+	"github.com/cnplatform/platform/harness"
+	"github.com/cnplatform/platform/harness/stackrun"
 	"github.com/cnplatform/platform/stacks"
-	"github.com/cnplatform/platform/tests/harness"
-	"github.com/cnplatform/platform/tests/stackrun"
 )
 
 const helmReleaseType = "kubernetes:helm.sh/v3:Release"

@@ -14,7 +14,7 @@ import (
 )
 
 // Placeholders the offline plan writes where a value is not known: secret
-// outputs and computed values (tests/harness.Plain).
+// outputs and computed values (harness.Plain).
 const (
 	SecretPlaceholder  = "[secret]"
 	UnknownPlaceholder = "[unknown]"

@@ -12,7 +12,7 @@ import (
 
 	"github.com/cnplatform/platform/components/helmrelease"
 	"github.com/cnplatform/platform/components/network"
-	"github.com/cnplatform/platform/tests/harness"
+	"github.com/cnplatform/platform/harness"
 )
 
 type platform struct {

@@ -9,8 +9,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cnplatform/platform/bootstrap/backend"
+	"github.com/cnplatform/platform/harness"
 	"github.com/cnplatform/platform/policy"
-	"github.com/cnplatform/platform/tests/harness"
 )
 
 const (

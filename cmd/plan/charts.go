@@ -11,8 +11,8 @@ import (
 
 	"github.com/cnplatform/platform/components/cluster"
 	"github.com/cnplatform/platform/components/helmrelease/render"
+	"github.com/cnplatform/platform/harness"
 	"github.com/cnplatform/platform/stacks"
-	"github.com/cnplatform/platform/tests/harness"
 )
 
 // ChartsDirEnv names the static Helm chart repository (index.yaml and the

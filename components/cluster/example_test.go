@@ -6,7 +6,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/cnplatform/platform/components/cluster"
-	"github.com/cnplatform/platform/tests/harness"
+	"github.com/cnplatform/platform/harness"
 )
 
 // An EKS cluster over two existing private subnets, and an IAM role that only

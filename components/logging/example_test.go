@@ -6,7 +6,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/cnplatform/platform/components/logging"
-	"github.com/cnplatform/platform/tests/harness"
+	"github.com/cnplatform/platform/harness"
 )
 
 // Ship every container's logs to a LogScale repository; the ingest token is a

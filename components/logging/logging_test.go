@@ -13,7 +13,7 @@ import (
 
 	"github.com/cnplatform/platform/components/logging"
 	"github.com/cnplatform/platform/components/namespace"
-	"github.com/cnplatform/platform/tests/harness"
+	"github.com/cnplatform/platform/harness"
 )
 
 // chartValues renders the values as Helm receives them.

@@ -6,7 +6,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/cnplatform/platform/components/monitoring"
-	"github.com/cnplatform/platform/tests/harness"
+	"github.com/cnplatform/platform/harness"
 )
 
 // kube-prometheus-stack with our alert rules and Alertmanager routing; the

@@ -11,7 +11,7 @@ import (
 
 	"github.com/cnplatform/platform/components/cluster"
 	"github.com/cnplatform/platform/components/routing"
-	"github.com/cnplatform/platform/tests/harness"
+	"github.com/cnplatform/platform/harness"
 )
 
 // The AWS provider refuses a bucket_prefix longer than 37 characters: 63

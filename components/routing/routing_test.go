@@ -12,7 +12,7 @@ import (
 	"github.com/cnplatform/platform/components/cluster"
 	"github.com/cnplatform/platform/components/policydoc"
 	"github.com/cnplatform/platform/components/routing"
-	"github.com/cnplatform/platform/tests/harness"
+	"github.com/cnplatform/platform/harness"
 )
 
 const certARN = "arn:aws:acm:eu-west-1:111122223333:certificate/0a1b2c3d-0000-4000-8000-0123456789ab"

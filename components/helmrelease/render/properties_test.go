@@ -11,8 +11,8 @@ import (
 
 	"github.com/cnplatform/platform/components/helmrelease/render"
 	"github.com/cnplatform/platform/components/logging"
+	"github.com/cnplatform/platform/harness"
 	"github.com/cnplatform/platform/stacks"
-	"github.com/cnplatform/platform/tests/harness"
 )
 
 // The properties the platform promises, asserted on the objects the

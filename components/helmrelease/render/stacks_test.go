@@ -15,9 +15,9 @@ import (
 
 	"github.com/cnplatform/platform/components/cluster"
 	"github.com/cnplatform/platform/components/helmrelease/render"
+	"github.com/cnplatform/platform/harness"
+	"github.com/cnplatform/platform/harness/stackrun"
 	"github.com/cnplatform/platform/stacks"
-	"github.com/cnplatform/platform/tests/harness"
-	"github.com/cnplatform/platform/tests/stackrun"
 )
 
 // repoRoot holds Pulumi.yaml and the stack files.

@@ -7,8 +7,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cnplatform/platform/examples/app/nginx"
+	"github.com/cnplatform/platform/harness"
 	"github.com/cnplatform/platform/policy"
-	"github.com/cnplatform/platform/tests/harness"
 )
 
 // The platform stack's outputs as the app stack reads them.

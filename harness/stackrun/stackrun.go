@@ -3,8 +3,8 @@
 package stackrun
 
 import (
+	"github.com/cnplatform/platform/harness"
 	"github.com/cnplatform/platform/stacks"
-	"github.com/cnplatform/platform/tests/harness"
 )
 
 // Stack is an evaluated stack: its configuration and what it declared.
