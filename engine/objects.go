@@ -85,3 +85,29 @@ func Added(before, now []string) []string {
 	}
 	return out
 }
+
+// KeptByHelm splits objects (as Objects lists them) into those left behind
+// and the CustomResourceDefinitions of groups, with the APIServices the API
+// server registers for those groups, which Helm keeps by design.
+func KeptByHelm(objs, groups []string) (left, kept []string) {
+	inGroups := func(name string) bool {
+		for _, g := range groups {
+			if strings.HasSuffix(name, "."+g) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, o := range objs {
+		resource, id, _ := strings.Cut(o, " ")
+		name := id[strings.LastIndex(id, "/")+1:]
+		switch {
+		case resource == "customresourcedefinitions.apiextensions.k8s.io" && inGroups(name),
+			resource == "apiservices.apiregistration.k8s.io" && inGroups(name):
+			kept = append(kept, o)
+		default:
+			left = append(left, o)
+		}
+	}
+	return left, kept
+}

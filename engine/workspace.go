@@ -74,10 +74,16 @@ func (e Env) NewProject(ctx context.Context, srcDir, stack string, program pulum
 			return nil, fmt.Errorf("%s is missing from %s: run ./scripts/engine-tools.sh", t, filepath.Join(e.ToolsRoot, "bin"))
 		}
 	}
-	name := filepath.Base(srcDir) + "-" + stack
-	dir := filepath.Join(e.Dir, "projects", name)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	abs, err := filepath.Abs(srcDir)
+	if err != nil {
 		return nil, err
+	}
+	name := filepath.Base(abs) + "-" + stack
+	dir := filepath.Join(e.Dir, "projects", name)
+	for _, d := range []string{dir, filepath.Join(e.Dir, "state")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, err
+		}
 	}
 	for _, f := range []string{"Pulumi.yaml", "Pulumi." + stack + ".yaml"} {
 		b, err := os.ReadFile(filepath.Join(srcDir, f))
@@ -214,4 +220,14 @@ func (p *Project) wrap(op string, err error) error {
 		return nil
 	}
 	return fmt.Errorf("%s of stack %s failed (CLI output in %s): %w", op, p.Stack.Name(), p.Log, err)
+}
+
+// Tail is the end of the project's CLI log, for a failure message.
+func (p *Project) Tail(lines int) string {
+	b, _ := os.ReadFile(p.Log)
+	all := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(all) > lines {
+		all = all[len(all)-lines:]
+	}
+	return strings.Join(all, "\n")
 }

@@ -462,13 +462,18 @@ func NewRouting(ctx *pulumi.Context, name string, in *Args, opts ...pulumi.Resou
 	if err != nil {
 		return nil, err
 	}
-	annotations := pulumi.StringMap{}
+	// nil, not an empty map, when there is no annotation: with an empty map
+	// every preview after an up showed `+ annotations: {}` (found by the
+	// engine test, engine/).
+	var annotations pulumi.StringMapInput
 	if a.AWS != nil {
 		// Wait until the NLB is provisioned, so LoadBalancerHostname is
 		// known after `pulumi up`. Without AWS (a NodePort) Programmed may
 		// never come: do not wait.
-		annotations[waitForAnnotation] = pulumi.String("condition=Programmed")
-		annotations["pulumi.com/timeoutSeconds"] = pulumi.String("900")
+		annotations = pulumi.StringMap{
+			waitForAnnotation:           pulumi.String("condition=Programmed"),
+			"pulumi.com/timeoutSeconds": pulumi.String("900"),
+		}
 	}
 	gw, err := apiextensions.NewCustomResource(ctx, a.GatewayName, &apiextensions.CustomResourceArgs{
 		ApiVersion:  pulumi.String(gatewayVersion),

@@ -124,6 +124,18 @@ type EnvoyGatewayValues struct {
 	// Certgen is the install hook Job that makes the controller's
 	// certificates (gateway-helm's default resources are {}).
 	Certgen EnvoyGatewayCertgen `json:"certgen"`
+	// TopologyInjector stays off: it is a MutatingWebhookConfiguration on
+	// every pod binding in the cluster that labels proxy pods with their
+	// zone for zone-aware routing, which the platform does not configure;
+	// and the chart creates it (with its ClusterRole and binding) as a
+	// pre-install hook, which `helm uninstall`, and so `pulumi destroy`,
+	// leaves behind (found by the engine test, engine/).
+	TopologyInjector EnvoyGatewayTopologyInjector `json:"topologyInjector"`
+}
+
+// EnvoyGatewayTopologyInjector is the chart's topologyInjector block.
+type EnvoyGatewayTopologyInjector struct {
+	Enabled bool `json:"enabled"`
 }
 
 // EnvoyGatewayCertgen is the chart's certgen block.

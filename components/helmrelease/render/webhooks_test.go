@@ -35,3 +35,42 @@ func TestNoFailClosedWebhookOnServices(t *testing.T) {
 	}
 	assert.Positive(t, checked, "the charts render mutating webhooks (the LB controller's pod webhook at least): the check looked at some")
 }
+
+// clusterScoped are the kinds the charts create outside any namespace, so a
+// destroy that deletes the namespaces does not take them along.
+var clusterScoped = map[string]bool{
+	"ClusterRole": true, "ClusterRoleBinding": true, "MutatingWebhookConfiguration": true,
+	"ValidatingWebhookConfiguration": true, "PriorityClass": true, "StorageClass": true,
+	"IngressClass": true, "APIService": true, "Namespace": true,
+}
+
+// Helm does not delete hook objects on uninstall ("hook resources are not
+// managed with corresponding releases", helm.sh/docs/topics/charts_hooks),
+// so `pulumi destroy` leaves a cluster-scoped hook object behind unless its
+// delete policy removes it once the hook succeeded. The engine test found
+// Envoy Gateway's topology-injector webhook and its certgen ClusterRole left
+// that way; no rendered chart of any stack may have such an object.
+func TestNoClusterScopedHookOutlivesTheRelease(t *testing.T) {
+	stacks := renderAll(t)
+	require.NotEmpty(t, stacks)
+	hooks := 0
+	for _, s := range stacks {
+		for _, r := range s.Results {
+			for _, o := range r.Objects {
+				if o.Hook == "" {
+					continue
+				}
+				hooks++
+				if !clusterScoped[o.Kind()] {
+					continue
+				}
+				meta, _ := o.Object["metadata"].(map[string]any)
+				annotations, _ := meta["annotations"].(map[string]any)
+				policy, _ := annotations["helm.sh/hook-delete-policy"].(string)
+				assert.Contains(t, policy, "hook-succeeded",
+					"stack %s: %s is a cluster-scoped %s hook that `helm uninstall` leaves behind", s.Name, o.ID(), o.Hook)
+			}
+		}
+	}
+	assert.Positive(t, hooks, "the charts render hook objects (Envoy Gateway's certgen, kube-prometheus-stack's admission jobs): the check looked at some")
+}
