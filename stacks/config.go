@@ -205,6 +205,7 @@ func loadAll(r *reader, c *Config) {
 	r.str("domain", &c.Domain)
 	r.str("kubeconfigContext", &c.Local.KubeconfigContext)
 	r.str("kubeconfigPath", &c.Local.KubeconfigPath)
+	reportMovedKeys(r)
 	loadMonitoring(r, c)
 	loadRouting(r, c)
 	loadLogging(r, c)

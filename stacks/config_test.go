@@ -1,6 +1,7 @@
 package stacks
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -24,19 +25,60 @@ func validProd() MapSource {
 	}
 }
 
+// with returns base changed: a key set to "<unset>" is removed; a key with
+// a path (platform:logging.agent) sets that field of the object key
+// (platform:logging), the value read as JSON when it is JSON, as a string
+// otherwise, as `pulumi config set --path` does.
 func with(base MapSource, changes map[string]string) MapSource {
 	out := MapSource{}
 	for k, v := range base {
 		out[k] = v
 	}
 	for k, v := range changes {
-		if v == "<unset>" {
-			delete(out, k)
+		key, path, nested := strings.Cut(k, ".")
+		if !nested {
+			if v == "<unset>" {
+				delete(out, k)
+				continue
+			}
+			out[k] = v
 			continue
 		}
-		out[k] = v
+		obj := map[string]any{}
+		if cur, ok := out[key]; ok {
+			if err := json.Unmarshal([]byte(cur), &obj); err != nil {
+				panic(fmt.Sprintf("%s is not an object: %s", key, cur))
+			}
+		}
+		setPath(obj, strings.Split(path, "."), v)
+		raw, err := json.Marshal(obj)
+		if err != nil {
+			panic(err)
+		}
+		out[key] = string(raw)
 	}
 	return out
+}
+
+func setPath(obj map[string]any, path []string, v string) {
+	if len(path) > 1 {
+		child, _ := obj[path[0]].(map[string]any)
+		if child == nil {
+			child = map[string]any{}
+		}
+		setPath(child, path[1:], v)
+		obj[path[0]] = child
+		return
+	}
+	if v == "<unset>" {
+		delete(obj, path[0])
+		return
+	}
+	var parsed any
+	if err := json.Unmarshal([]byte(v), &parsed); err != nil {
+		parsed = v
+	}
+	obj[path[0]] = parsed
 }
 
 func TestLoadRejectsBadConfig(t *testing.T) {
@@ -115,10 +157,10 @@ func TestLoadRejectsBadConfig(t *testing.T) {
 			"platform:adminRoleArns[0]", `"arn:aws:iam::111122223333:user/alice"`, "IAM role ARN"},
 		{"viewer is also an admin", with(validProd(), map[string]string{"platform:viewerRoleArns": `["arn:aws:iam::111122223333:role/platform-admin"]`}),
 			"platform:viewerRoleArns[0]", `"arn:aws:iam::111122223333:role/platform-admin"`, "already listed in platform:adminRoleArns"},
-		{"monitoring off in prod", with(validProd(), map[string]string{"platform:monitoring": "false"}),
-			"platform:monitoring", "false", "prod always runs monitoring"},
-		{"logging off in prod", with(validProd(), map[string]string{"platform:logging": "false"}),
-			"platform:logging", "false", "prod always ships its logs"},
+		{"monitoring off in prod", with(validProd(), map[string]string{"platform:monitoring.enabled": "false"}),
+			"platform:monitoring.enabled", "false", "prod always runs monitoring"},
+		{"logging off in prod", with(validProd(), map[string]string{"platform:logging.enabled": "false"}),
+			"platform:logging.enabled", "false", "prod always ships its logs"},
 		{"node min above max", with(validProd(), map[string]string{"platform:nodes": `{"minSize":4,"desiredSize":4,"maxSize":3}`}),
 			"platform:nodes.minSize", "4", "must not exceed maxSize (3)"},
 		{"desired outside bounds", with(validProd(), map[string]string{"platform:nodes": `{"minSize":1,"desiredSize":9,"maxSize":3}`}),
@@ -271,5 +313,42 @@ func TestKnownKeysAreTheKeysLoadReads(t *testing.T) {
 	keys := KnownKeys()
 	for _, k := range []string{"environment", "availabilityZones", "nodes", "kubeconfigContext"} {
 		assert.Contains(t, keys, k)
+	}
+}
+
+// Each layer is one object key; a stack file still using an old flat key,
+// or a layer key written as a boolean, gets an error naming the new key.
+func TestOldLayerKeysNameTheirNewKey(t *testing.T) {
+	cases := []struct{ old, value, want string }{
+		{"platform:logScaleUrl", "https://cloud.community.humio.com", "set platform:logging.logScaleUrl instead"},
+		{"platform:logExcludeNamespaces", `["kube-system"]`, "set platform:logging.excludeNamespaces instead"},
+		{"platform:logAgent", "fluentd", "set platform:logging.agent instead"},
+		{"platform:prometheus", `{"replicas":2}`, "set platform:monitoring.prometheus instead"},
+		{"platform:alertmanager", `{"receivers":["slack"]}`, "set platform:monitoring.alertmanager instead"},
+		{"platform:monitoringStorageClass", "gp3", "set platform:monitoring.storageClass instead"},
+		{"platform:slo", `{"availability":0.99}`, "set platform:monitoring.slo instead"},
+		{"platform:logging", "false", "set platform:logging.enabled: false"},
+		{"platform:monitoring", "true", "set platform:monitoring.enabled: true"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.old, func(t *testing.T) {
+			_, err := Load(with(validProd(), map[string]string{tc.old: tc.value}))
+			var verr *ValidationError
+			require.True(t, errors.As(err, &verr), "want a *ValidationError, got %v", err)
+			var about []string
+			for _, p := range verr.Problems {
+				if strings.HasPrefix(p, tc.old+": ") {
+					about = append(about, p)
+				}
+			}
+			require.Len(t, about, 1, "one message for the old key; got:\n%s", err)
+			assert.Contains(t, about[0], tc.want)
+			name := strings.TrimPrefix(tc.old, "platform:")
+			if _, moved := movedKeys[name]; moved {
+				assert.Len(t, UnknownKeys([]string{tc.old}), 1, "the unknown-key check reports it too")
+			} else {
+				assert.Empty(t, UnknownKeys([]string{tc.old}), "a layer key is known")
+			}
+		})
 	}
 }

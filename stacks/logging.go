@@ -11,81 +11,96 @@ import (
 	"github.com/cnplatform/platform/components/namespace"
 )
 
-// LoggingConfig configures the log pipeline to LogScale (docs/logging.md).
+// LoggingConfig configures the log pipeline to LogScale (docs/logging.md):
+// `platform:logging`, one object (loggingKey), and the secret
+// `platform:logScaleIngestToken`. The fields hold the values after
+// defaulting.
 type LoggingConfig struct {
-	// Enabled (`platform:logging`): default on when logScaleUrl is set (in
-	// local, once the ingest token is set too).
+	// Enabled (`enabled`): default on when logScaleUrl is set (in local,
+	// once the ingest token is set too).
 	Enabled bool
-	// Agent (`platform:logAgent`): fluent-bit (default) or fluentd.
+	// Agent (`agent`): fluent-bit (default) or fluentd.
 	Agent string
-	// LogScaleURL (`platform:logScaleUrl`): https base URL of LogScale.
-	// Required when logging is on.
+	// LogScaleURL (`logScaleUrl`): https base URL of LogScale. Required
+	// when logging is on.
 	LogScaleURL string
-	// Repository (`platform:logScaleRepository`): the LogScale repository
-	// the ingest token writes to. Required when logging is on.
+	// Repository (`repository`): the LogScale repository the ingest token
+	// writes to. Required when logging is on.
 	Repository string
-	// IngestToken (`platform:logScaleIngestToken`): the repository's ingest
-	// token, a Pulumi secret. Required when logging is on.
+	// IngestToken (`platform:logScaleIngestToken`, a key of its own so
+	// `pulumi config set --secret` sets it): the repository's ingest token.
+	// Required when logging is on.
 	IngestToken Secret
-	// LogRateKiBPerNode (`platform:logRateKiBPerNode`): expected log volume
-	// of one node in KiB/s. Default per environment (Defaults).
+	// LogRateKiBPerNode (`rateKiBPerNode`): expected log volume of one node
+	// in KiB/s. Default per environment (Defaults).
 	LogRateKiBPerNode int
-	// OutageMinutes (`platform:logOutageMinutes`): LogScale outage each node
-	// buffers through without loss. Default per environment (Defaults).
+	// OutageMinutes (`outageMinutes`): LogScale outage each node buffers
+	// through without loss. Default per environment (Defaults).
 	OutageMinutes int
-	// BufferMiB (`platform:logBufferMiB`): disk buffer per node. Default
-	// OutageMinutes x LogRateKiBPerNode; at least one minute of logs.
+	// BufferMiB (`bufferMiB`): disk buffer per node. Default
+	// logging.BufferMiBFor(LogRateKiBPerNode, OutageMinutes); at least one
+	// minute of logs.
 	BufferMiB int
-	// MemoryLimitMiB (`platform:logMemoryLimitMiB`): agent memory limit.
-	// Default logging.DefaultFluentBitMemoryMiB or DefaultFluentdMemoryMiB.
+	// MemoryLimitMiB (`memoryLimitMiB`): agent memory limit. Default
+	// logging.DefaultFluentBitMemoryMiB or DefaultFluentdMemoryMiB.
 	MemoryLimitMiB int
-	// ExcludeNamespaces (`platform:logExcludeNamespaces`): namespaces whose
-	// logs are not shipped. Default none.
+	// ExcludeNamespaces (`excludeNamespaces`): namespaces whose logs are not
+	// shipped. Default none.
 	ExcludeNamespaces []string
 	// StorageSyncFull: Fluent Bit fsyncs every buffer write. On in prod
 	// only; not configurable.
 	StorageSyncFull bool
 
-	// set remembers which keys the stack file gives, so an explicit 0 is
-	// validated rather than replaced by a default.
-	set map[string]bool
+	// key is `platform:logging` as the stack file writes it.
+	key loggingKey
 }
+
+// loggingKey is `platform:logging` as written: a pointer tells an unset
+// field from an explicit zero, which is validated rather than defaulted.
+type loggingKey struct {
+	Enabled           *bool    `json:"enabled,omitempty"`
+	Agent             string   `json:"agent,omitempty"`
+	LogScaleURL       string   `json:"logScaleUrl,omitempty"`
+	Repository        string   `json:"repository,omitempty"`
+	RateKiBPerNode    *int     `json:"rateKiBPerNode,omitempty"`
+	OutageMinutes     *int     `json:"outageMinutes,omitempty"`
+	BufferMiB         *int     `json:"bufferMiB,omitempty"`
+	MemoryLimitMiB    *int     `json:"memoryLimitMiB,omitempty"`
+	ExcludeNamespaces []string `json:"excludeNamespaces,omitempty"`
+}
+
+// loggingField is the key of a field of platform:logging.
+func loggingField(field string) string { return Key("logging") + "." + field }
 
 var logMemoryRangeByAgent = map[string][2]int{logging.FluentBit: {32, 1024}, logging.Fluentd: {128, 4096}}
 
-// loadLogging reads the logging keys (read every key unconditionally, so
-// KnownKeys lists them).
+// loadLogging reads `platform:logging` and the ingest token.
 func loadLogging(r *reader, c *Config) {
 	l := &c.Logging
-	l.set = map[string]bool{}
-	for _, k := range []string{"logging", "logRateKiBPerNode", "logOutageMinutes", "logBufferMiB", "logMemoryLimitMiB"} {
-		if _, ok := r.src.Get(Key(k)); ok {
-			l.set[k] = true
-		}
-	}
-	r.boolean("logging", &l.Enabled)
-	r.str("logAgent", &l.Agent)
-	r.str("logScaleUrl", &l.LogScaleURL)
-	r.str("logScaleRepository", &l.Repository)
+	r.object("logging", &l.key, "must be an object with enabled, agent, logScaleUrl, repository, rateKiBPerNode, outageMinutes, bufferMiB, memoryLimitMiB, excludeNamespaces")
 	r.secret("logScaleIngestToken", &l.IngestToken)
-	r.integer("logRateKiBPerNode", &l.LogRateKiBPerNode)
-	r.integer("logOutageMinutes", &l.OutageMinutes)
-	r.integer("logBufferMiB", &l.BufferMiB)
-	r.integer("logMemoryLimitMiB", &l.MemoryLimitMiB)
-	r.object("logExcludeNamespaces", &l.ExcludeNamespaces, "must be a list of namespace names")
+	k := l.key
+	l.Agent, l.LogScaleURL, l.Repository, l.ExcludeNamespaces = k.Agent, k.LogScaleURL, k.Repository, k.ExcludeNamespaces
+}
+
+// valueOr is *p, or v when p is nil.
+func valueOr[T any](p *T, v T) T {
+	if p == nil {
+		return v
+	}
+	return *p
 }
 
 // defaultLogging fills what the stack file left out, per environment.
 func defaultLogging(c *Config) {
 	l := &c.Logging
-	if !l.set["logging"] {
-		l.Enabled = l.LogScaleURL != ""
+	k := l.key
+	l.Enabled = valueOr(k.Enabled, l.LogScaleURL != "")
+	if k.Enabled == nil && c.Environment == Local && l.Enabled && !l.IngestToken.IsSet() {
 		// local previews on a fresh checkout with no secret set: logging
 		// waits for its token there (SecretSettings says so).
-		if c.Environment == Local && l.Enabled && !l.IngestToken.IsSet() {
-			l.Enabled = false
-			c.Notices = append(c.Notices, "logging is off until the ingest token is set: pulumi config set --secret "+Key("logScaleIngestToken")+" <ingest-token>")
-		}
+		l.Enabled = false
+		c.Notices = append(c.Notices, "logging is off until the ingest token is set: pulumi config set --secret "+Key("logScaleIngestToken")+" <ingest-token>")
 	}
 	if l.Agent == "" {
 		l.Agent = logging.DefaultAgent
@@ -94,21 +109,17 @@ func defaultLogging(c *Config) {
 	if !ok {
 		return
 	}
-	if !l.set["logRateKiBPerNode"] {
-		l.LogRateKiBPerNode = d.LogRateKiBPerNode
-	}
-	if !l.set["logOutageMinutes"] {
-		l.OutageMinutes = d.LogOutageMinutes
-	}
-	if !l.set["logBufferMiB"] && l.LogRateKiBPerNode > 0 && l.OutageMinutes > 0 {
+	l.LogRateKiBPerNode = valueOr(k.RateKiBPerNode, d.LogRateKiBPerNode)
+	l.OutageMinutes = valueOr(k.OutageMinutes, d.LogOutageMinutes)
+	if l.LogRateKiBPerNode > 0 && l.OutageMinutes > 0 {
 		l.BufferMiB = logging.BufferMiBFor(l.LogRateKiBPerNode, l.OutageMinutes)
 	}
-	if !l.set["logMemoryLimitMiB"] {
-		l.MemoryLimitMiB = logging.DefaultFluentBitMemoryMiB
-		if l.Agent == logging.Fluentd {
-			l.MemoryLimitMiB = logging.DefaultFluentdMemoryMiB
-		}
+	l.BufferMiB = valueOr(k.BufferMiB, l.BufferMiB)
+	memory := logging.DefaultFluentBitMemoryMiB
+	if l.Agent == logging.Fluentd {
+		memory = logging.DefaultFluentdMemoryMiB
 	}
+	l.MemoryLimitMiB = valueOr(k.MemoryLimitMiB, memory)
 	l.StorageSyncFull = c.Environment == Prod
 }
 
@@ -116,18 +127,18 @@ func defaultLogging(c *Config) {
 func validateLogging(p *problems, c *Config) {
 	l := &c.Logging
 	if !slices.Contains(logging.Agents, l.Agent) {
-		p.add(Key("logAgent"), l.Agent, "must be one of %s", strings.Join(logging.Agents, ", "))
+		p.add(loggingField("agent"), l.Agent, "must be one of %s", strings.Join(logging.Agents, ", "))
 	}
 	if l.LogScaleURL != "" {
 		if _, _, err := logging.ParseLogScaleURL(l.LogScaleURL); err != nil {
-			p.add(Key("logScaleUrl"), l.LogScaleURL, "must be an https URL of LogScale such as https://cloud.community.humio.com: %v", err)
+			p.add(loggingField("logScaleUrl"), l.LogScaleURL, "must be an https URL of LogScale such as https://cloud.community.humio.com: %v", err)
 		}
 	}
 	if err := logging.CheckRepository(l.Repository); l.Repository != "" && err != nil {
-		p.add(Key("logScaleRepository"), l.Repository, "%v", err)
+		p.add(loggingField("repository"), l.Repository, "%v", err)
 	}
 	for i, ns := range l.ExcludeNamespaces {
-		key := fmt.Sprintf("%s[%d]", Key("logExcludeNamespaces"), i)
+		key := fmt.Sprintf("%s[%d]", loggingField("excludeNamespaces"), i)
 		if err := namespace.CheckName(ns); err != nil {
 			p.add(key, ns, "%v", err)
 		}
@@ -136,33 +147,33 @@ func validateLogging(p *problems, c *Config) {
 		}
 	}
 	if l.LogRateKiBPerNode < 1 {
-		p.add(Key("logRateKiBPerNode"), l.LogRateKiBPerNode, "must be at least 1 (KiB/s of logs per node)")
+		p.add(loggingField("rateKiBPerNode"), l.LogRateKiBPerNode, "must be at least 1 (KiB/s of logs per node)")
 	}
 	if l.OutageMinutes < 1 {
-		p.add(Key("logOutageMinutes"), l.OutageMinutes, "must be at least 1: the buffer must hold at least one minute of logs")
+		p.add(loggingField("outageMinutes"), l.OutageMinutes, "must be at least 1: the buffer must hold at least one minute of logs")
 	}
 	if l.LogRateKiBPerNode >= 1 && l.OutageMinutes >= 1 {
 		if minutes := logging.MinutesBuffered(l.BufferMiB, l.LogRateKiBPerNode); minutes < 1 {
-			p.add(Key("logBufferMiB"), l.BufferMiB, "is below one minute of logs at %d KiB/s per node: at least %d MiB",
+			p.add(loggingField("bufferMiB"), l.BufferMiB, "is below one minute of logs at %d KiB/s per node: at least %d MiB",
 				l.LogRateKiBPerNode, logging.BufferMiBFor(l.LogRateKiBPerNode, 1))
 		}
 		// The buffer lives on the node's root volume, beside images and pods.
 		if disk := c.Cluster.Nodes.DiskSizeGiB; c.Environment != Local && disk > 0 && l.BufferMiB > disk*1024/4 {
-			p.add(Key("logBufferMiB"), l.BufferMiB, "must fit in a quarter of the node disk (nodes.diskSizeGiB %d: at most %d MiB); lower logOutageMinutes or logRateKiBPerNode, or grow the disk",
+			p.add(loggingField("bufferMiB"), l.BufferMiB, "must fit in a quarter of the node disk (nodes.diskSizeGiB %d: at most %d MiB); lower outageMinutes or rateKiBPerNode, or grow the disk",
 				disk, disk*1024/4)
 		}
 	}
 	if r, ok := logMemoryRangeByAgent[l.Agent]; ok && (l.MemoryLimitMiB < r[0] || l.MemoryLimitMiB > r[1]) {
-		p.add(Key("logMemoryLimitMiB"), l.MemoryLimitMiB, "must be between %d and %d MiB for %s", r[0], r[1], l.Agent)
+		p.add(loggingField("memoryLimitMiB"), l.MemoryLimitMiB, "must be between %d and %d MiB for %s", r[0], r[1], l.Agent)
 	}
 	if !l.Enabled {
 		return
 	}
 	if l.LogScaleURL == "" {
-		p.add(Key("logScaleUrl"), "", "is required when logging is on (platform:logging): the https URL of LogScale")
+		p.add(loggingField("logScaleUrl"), "", "is required when logging is on (platform:logging.enabled): the https URL of LogScale")
 	}
 	if l.Repository == "" {
-		p.add(Key("logScaleRepository"), "", "is required when logging is on (platform:logging): the LogScale repository name")
+		p.add(loggingField("repository"), "", "is required when logging is on (platform:logging.enabled): the LogScale repository name")
 	}
 }
 

@@ -14,8 +14,8 @@ const tokenKey = "platform:logScaleIngestToken"
 // withLogging is validProd() shipping logs to LogScale, the token a secret.
 func withLogging(changes map[string]string) StaticSource {
 	base := with(validProd(), map[string]string{
-		"platform:logScaleUrl":        "https://cloud.community.humio.com",
-		"platform:logScaleRepository": "platform-prod",
+		"platform:logging.logScaleUrl":        "https://cloud.community.humio.com",
+		"platform:logging.repository": "platform-prod",
 		tokenKey:                      "a-token",
 	})
 	src := StaticSource{Values: with(base, changes), SecretKeys: []string{tokenKey}}
@@ -30,34 +30,34 @@ func TestLoadRejectsBadLoggingConfig(t *testing.T) {
 		value   string
 		allowed string
 	}{
-		{"plain http URL", withLogging(map[string]string{"platform:logScaleUrl": "http://cloud.community.humio.com"}),
-			"platform:logScaleUrl", `"http://cloud.community.humio.com"`, "must be an https URL"},
-		{"URL with the ingest path", withLogging(map[string]string{"platform:logScaleUrl": "https://cloud.community.humio.com/api/v1/ingest/elastic-bulk"}),
-			"platform:logScaleUrl", `"https://cloud.community.humio.com/api/v1/ingest/elastic-bulk"`, "base URL only"},
+		{"plain http URL", withLogging(map[string]string{"platform:logging.logScaleUrl": "http://cloud.community.humio.com"}),
+			"platform:logging.logScaleUrl", `"http://cloud.community.humio.com"`, "must be an https URL"},
+		{"URL with the ingest path", withLogging(map[string]string{"platform:logging.logScaleUrl": "https://cloud.community.humio.com/api/v1/ingest/elastic-bulk"}),
+			"platform:logging.logScaleUrl", `"https://cloud.community.humio.com/api/v1/ingest/elastic-bulk"`, "base URL only"},
 		{"missing token", withLogging(map[string]string{tokenKey: "<unset>"}),
 			tokenKey, "", "is not set; it is the LogScale repository's ingest token, used when logging is on (platform:logging)"},
-		{"missing URL with logging on", withLogging(map[string]string{"platform:logScaleUrl": "<unset>", "platform:logging": "true"}),
-			"platform:logScaleUrl", `""`, "is required when logging is on"},
-		{"missing repository", withLogging(map[string]string{"platform:logScaleRepository": "<unset>"}),
-			"platform:logScaleRepository", `""`, "is required when logging is on"},
-		{"unknown agent", withLogging(map[string]string{"platform:logAgent": "vector"}),
-			"platform:logAgent", `"vector"`, "fluent-bit, fluentd"},
-		{"buffer below one minute of logs", withLogging(map[string]string{"platform:logRateKiBPerNode": "1024", "platform:logBufferMiB": "20"}),
-			"platform:logBufferMiB", "20", "below one minute of logs at 1024 KiB/s per node: at least 192 MiB"},
-		{"no outage to survive", withLogging(map[string]string{"platform:logOutageMinutes": "0"}),
-			"platform:logOutageMinutes", "0", "at least one minute of logs"},
-		{"buffer larger than the node disk allows", withLogging(map[string]string{"platform:logOutageMinutes": "1440"}),
-			"platform:logBufferMiB", "138240", "quarter of the node disk"},
-		{"memory limit too small", withLogging(map[string]string{"platform:logMemoryLimitMiB": "16"}),
-			"platform:logMemoryLimitMiB", "16", "between 32 and 1024 MiB for fluent-bit"},
-		{"excluding the agent's namespace", withLogging(map[string]string{"platform:logExcludeNamespaces": `["kube-system","logging"]`}),
-			"platform:logExcludeNamespaces[1]", `"logging"`, "cannot be excluded"},
-		{"bad namespace name", withLogging(map[string]string{"platform:logExcludeNamespaces": `["Kube_System"]`}),
-			"platform:logExcludeNamespaces[0]", `"Kube_System"`, "Kubernetes namespace name"},
-		{"explicit zero buffer", withLogging(map[string]string{"platform:logBufferMiB": "0"}),
-			"platform:logBufferMiB", "0", "below one minute of logs"},
-		{"rate not a number", withLogging(map[string]string{"platform:logRateKiBPerNode": "lots"}),
-			"platform:logRateKiBPerNode", `"lots"`, "whole number"},
+		{"missing URL with logging on", withLogging(map[string]string{"platform:logging.logScaleUrl": "<unset>", "platform:logging.enabled": "true"}),
+			"platform:logging.logScaleUrl", `""`, "is required when logging is on"},
+		{"missing repository", withLogging(map[string]string{"platform:logging.repository": "<unset>"}),
+			"platform:logging.repository", `""`, "is required when logging is on"},
+		{"unknown agent", withLogging(map[string]string{"platform:logging.agent": "vector"}),
+			"platform:logging.agent", `"vector"`, "fluent-bit, fluentd"},
+		{"buffer below one minute of logs", withLogging(map[string]string{"platform:logging.rateKiBPerNode": "1024", "platform:logging.bufferMiB": "20"}),
+			"platform:logging.bufferMiB", "20", "below one minute of logs at 1024 KiB/s per node: at least 192 MiB"},
+		{"no outage to survive", withLogging(map[string]string{"platform:logging.outageMinutes": "0"}),
+			"platform:logging.outageMinutes", "0", "at least one minute of logs"},
+		{"buffer larger than the node disk allows", withLogging(map[string]string{"platform:logging.outageMinutes": "1440"}),
+			"platform:logging.bufferMiB", "138240", "quarter of the node disk"},
+		{"memory limit too small", withLogging(map[string]string{"platform:logging.memoryLimitMiB": "16"}),
+			"platform:logging.memoryLimitMiB", "16", "between 32 and 1024 MiB for fluent-bit"},
+		{"excluding the agent's namespace", withLogging(map[string]string{"platform:logging.excludeNamespaces": `["kube-system","logging"]`}),
+			"platform:logging.excludeNamespaces[1]", `"logging"`, "cannot be excluded"},
+		{"bad namespace name", withLogging(map[string]string{"platform:logging.excludeNamespaces": `["Kube_System"]`}),
+			"platform:logging.excludeNamespaces[0]", `"Kube_System"`, "Kubernetes namespace name"},
+		{"explicit zero buffer", withLogging(map[string]string{"platform:logging.bufferMiB": "0"}),
+			"platform:logging.bufferMiB", "0", "below one minute of logs"},
+		{"rate not a number", withLogging(map[string]string{"platform:logging.rateKiBPerNode": "lots"}),
+			"platform:logging.rateKiBPerNode", `"lots"`, "whole number"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -107,7 +107,7 @@ func TestLoggingDefaultsPerEnvironment(t *testing.T) {
 	assert.True(t, prod.StorageSyncFull, "prod fsyncs its buffer")
 	assert.False(t, dev.StorageSyncFull)
 
-	fluentd, err := Load(withLogging(map[string]string{"platform:logAgent": "fluentd"}))
+	fluentd, err := Load(withLogging(map[string]string{"platform:logging.agent": "fluentd"}))
 	require.NoError(t, err)
 	assert.Equal(t, 512, fluentd.Logging.MemoryLimitMiB, "Fluentd needs more memory")
 
@@ -115,18 +115,18 @@ func TestLoggingDefaultsPerEnvironment(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, off.Logging.Enabled, "no LogScale configured: no agent")
 
-	explicit, err := Load(withLogging(map[string]string{"platform:environment": "staging", "platform:logging": "false", tokenKey: "<unset>"}))
+	explicit, err := Load(withLogging(map[string]string{"platform:environment": "staging", "platform:logging.enabled": "false", tokenKey: "<unset>"}))
 	require.NoError(t, err, "logging off needs no token")
 	assert.False(t, explicit.Logging.Enabled)
 }
 
 func TestUserLoggingValuesWin(t *testing.T) {
 	cfg, err := Load(withLogging(map[string]string{
-		"platform:logRateKiBPerNode":    "100",
-		"platform:logOutageMinutes":     "10",
-		"platform:logBufferMiB":         "5000",
-		"platform:logMemoryLimitMiB":    "64",
-		"platform:logExcludeNamespaces": `["kube-system"]`,
+		"platform:logging.rateKiBPerNode":    "100",
+		"platform:logging.outageMinutes":     "10",
+		"platform:logging.bufferMiB":         "5000",
+		"platform:logging.memoryLimitMiB":    "64",
+		"platform:logging.excludeNamespaces": `["kube-system"]`,
 	}))
 	require.NoError(t, err)
 	l := cfg.Logging

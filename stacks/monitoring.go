@@ -10,22 +10,25 @@ import (
 	"github.com/cnplatform/platform/components/routing"
 )
 
-// MonitoringConfig configures the monitoring layer (docs/monitoring.md).
+// MonitoringConfig configures the monitoring layer (docs/monitoring.md):
+// `platform:monitoring`, one object (monitoringKey), and the secrets named
+// below, each a key of its own so `pulumi config set --secret` sets it.
+// The fields hold the values after defaulting.
 type MonitoringConfig struct {
-	// Enabled (`platform:monitoring`): default true when
-	// platform:grafanaAdminPassword is set, else false.
-	Enabled    bool
-	enabledSet bool
-	// Prometheus (`platform:prometheus`): replicas, retention, volume and
-	// the series count it is sized for; defaults per environment.
+	// Enabled (`enabled`): default true when platform:grafanaAdminPassword
+	// is set, else false.
+	Enabled bool
+	// Prometheus (`prometheus`): replicas, retention, volume and the series
+	// count it is sized for; defaults per environment.
 	Prometheus PrometheusConfig
-	// Alertmanager (`platform:alertmanager`): replicas, volume, routing intervals.
+	// Alertmanager (`alertmanager`): replicas, volume, receivers, routing
+	// intervals.
 	Alertmanager AlertmanagerConfig
-	// StorageClass (`platform:monitoringStorageClass`): default per
-	// environment (Defaults): the gp3 class the cluster component makes, or
-	// "" (the cluster's default class) in local.
+	// StorageClass (`storageClass`): default per environment (Defaults):
+	// the gp3 class the cluster component makes, or "" (the cluster's
+	// default class) in local.
 	StorageClass string
-	// SLO (`platform:slo`): the gateway's objectives.
+	// SLO (`slo`): the gateway's objectives.
 	SLO SLOConfig
 	// Receiver secrets (`platform:alertSlackWebhookUrl`,
 	// `platform:alertPagerdutyRoutingKey`, `platform:alertWebhookUrl`,
@@ -33,9 +36,24 @@ type MonitoringConfig struct {
 	// (`platform:grafanaAdminPassword`): SecretSettings says which are
 	// required.
 	SlackWebhookURL, PagerDutyRoutingKey, WebhookURL, HeartbeatURL, GrafanaAdminPassword Secret
+
+	// enabled is `enabled` as the stack file writes it (nil: unset).
+	enabled *bool
 }
 
-// PrometheusConfig is `platform:prometheus`.
+// monitoringKey is `platform:monitoring` as written.
+type monitoringKey struct {
+	Enabled      *bool              `json:"enabled,omitempty"`
+	Prometheus   PrometheusConfig   `json:"prometheus"`
+	Alertmanager AlertmanagerConfig `json:"alertmanager"`
+	StorageClass string             `json:"storageClass,omitempty"`
+	SLO          SLOConfig          `json:"slo"`
+}
+
+// monitoringField is the key of a field of platform:monitoring.
+func monitoringField(field string) string { return Key("monitoring") + "." + field }
+
+// PrometheusConfig is `platform:monitoring.prometheus`.
 type PrometheusConfig struct {
 	// Replicas (at least 2 in prod), Retention, VolumeSizeGiB (the TSDB is
 	// capped at 85 % of it) and ExpectedActiveSeries (memory and CPU follow
@@ -48,7 +66,7 @@ type PrometheusConfig struct {
 	ScrapeInterval string `json:"scrapeInterval,omitempty"`
 }
 
-// AlertmanagerConfig is `platform:alertmanager`.
+// AlertmanagerConfig is `platform:monitoring.alertmanager`.
 type AlertmanagerConfig struct {
 	// Replicas: default per environment (Defaults), at least 3 in prod.
 	Replicas int `json:"replicas,omitempty"`
@@ -67,7 +85,7 @@ type AlertmanagerConfig struct {
 	WarningRepeatInterval  string `json:"warningRepeatInterval,omitempty"`
 }
 
-// SLOConfig is `platform:slo`.
+// SLOConfig is `platform:monitoring.slo`.
 type SLOConfig struct {
 	// Availability: share of gateway requests that must not be 5xx; default
 	// monitoring.DefaultAvailabilityObjective.
@@ -80,18 +98,12 @@ type SLOConfig struct {
 	LatencyThresholdMs int `json:"latencyThresholdMs,omitempty"`
 }
 
-// loadMonitoring reads the monitoring keys (read every key unconditionally, so
-// KnownKeys lists them).
+// loadMonitoring reads `platform:monitoring` and the monitoring secrets.
 func loadMonitoring(r *reader, c *Config) {
 	m := &c.Monitoring
-	if _, ok := r.src.Get(Key("monitoring")); ok {
-		m.enabledSet = true
-	}
-	r.boolean("monitoring", &m.Enabled)
-	r.object("prometheus", &m.Prometheus, "must be an object with replicas, retention, volumeSizeGiB, expectedActiveSeries, scrapeInterval")
-	r.object("alertmanager", &m.Alertmanager, "must be an object with replicas, volumeSizeGiB, receivers, slackChannel, criticalRepeatInterval, warningRepeatInterval")
-	r.str("monitoringStorageClass", &m.StorageClass)
-	r.object("slo", &m.SLO, "must be an object with availability, latency, latencyThresholdMs")
+	var k monitoringKey
+	r.object("monitoring", &k, "must be an object with enabled, prometheus, alertmanager, storageClass, slo")
+	m.enabled, m.Prometheus, m.Alertmanager, m.StorageClass, m.SLO = k.Enabled, k.Prometheus, k.Alertmanager, k.StorageClass, k.SLO
 	r.secret("alertSlackWebhookUrl", &m.SlackWebhookURL)
 	r.secret("alertPagerdutyRoutingKey", &m.PagerDutyRoutingKey)
 	r.secret("alertWebhookUrl", &m.WebhookURL)
@@ -102,9 +114,7 @@ func loadMonitoring(r *reader, c *Config) {
 // defaultMonitoring fills what the stack file left out, per environment.
 func defaultMonitoring(c *Config) {
 	m := &c.Monitoring
-	if !m.enabledSet {
-		m.Enabled = m.GrafanaAdminPassword.IsSet()
-	}
+	m.Enabled = valueOr(m.enabled, m.GrafanaAdminPassword.IsSet())
 	d, ok := Defaults[c.Environment]
 	if !ok {
 		return
@@ -142,11 +152,11 @@ func validateMonitoring(p *problems, c *Config) {
 	}
 	for i, r := range m.Alertmanager.Receivers {
 		if !slices.Contains(Receivers, r) || slices.Index(m.Alertmanager.Receivers, r) != i {
-			p.add(fmt.Sprintf("%s.receivers[%d]", Key("alertmanager"), i), r, "must be one of %v, each listed once", Receivers)
+			p.add(fmt.Sprintf("%s.receivers[%d]", monitoringField("alertmanager"), i), r, "must be one of %v, each listed once", Receivers)
 		}
 	}
-	pk := func(f string) string { return Key("prometheus") + "." + f }
-	ak := func(f string) string { return Key("alertmanager") + "." + f }
+	pk := func(f string) string { return monitoringField("prometheus") + "." + f }
+	ak := func(f string) string { return monitoringField("alertmanager") + "." + f }
 	pr, am := m.Prometheus, m.Alertmanager
 	minProm, minAM := 1, 1
 	if c.Environment == Prod {
@@ -188,15 +198,15 @@ func validateMonitoring(p *problems, c *Config) {
 		}
 	}
 	if err := monitoring.CheckStorageClass(m.StorageClass); m.StorageClass != "" && err != nil {
-		p.add(Key("monitoringStorageClass"), m.StorageClass, "%v", err)
+		p.add(monitoringField("storageClass"), m.StorageClass, "%v", err)
 	}
 	for key, v := range map[string]float64{"availability": m.SLO.Availability, "latency": m.SLO.Latency} {
 		if v <= 0.5 || v >= 1 {
-			p.add(Key("slo")+"."+key, v, "must be a share between 0.5 and 1 (exclusive), such as 0.999")
+			p.add(monitoringField("slo")+"."+key, v, "must be a share between 0.5 and 1 (exclusive), such as 0.999")
 		}
 	}
 	if !slices.Contains(monitoring.EnvoyLatencyBuckets(), m.SLO.LatencyThresholdMs) {
-		p.add(Key("slo")+".latencyThresholdMs", m.SLO.LatencyThresholdMs, "must be one of Envoy's histogram bucket bounds in ms: %v", monitoring.EnvoyLatencyBuckets())
+		p.add(monitoringField("slo")+".latencyThresholdMs", m.SLO.LatencyThresholdMs, "must be one of Envoy's histogram bucket bounds in ms: %v", monitoring.EnvoyLatencyBuckets())
 	}
 }
 

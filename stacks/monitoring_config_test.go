@@ -11,7 +11,7 @@ import (
 // monitoringOn is validProd with monitoring on and its required secret set,
 // plus changes; keys in secrets are given as Pulumi secrets.
 func monitoringOn(changes map[string]string, secrets ...string) StaticSource {
-	src := with(validProd(), map[string]string{"platform:monitoring": "true", "platform:grafanaAdminPassword": "pw"})
+	src := with(validProd(), map[string]string{"platform:monitoring.enabled": "true", "platform:grafanaAdminPassword": "pw"})
 	src = with(src, changes)
 	return StaticSource{Values: src, SecretKeys: append([]string{"platform:grafanaAdminPassword"}, secrets...)}
 }
@@ -24,32 +24,32 @@ func TestLoadRejectsBadMonitoringConfig(t *testing.T) {
 		value   string
 		allowed string
 	}{
-		{"monitoring on without a Grafana password", with(validProd(), map[string]string{"platform:monitoring": "true"}),
+		{"monitoring on without a Grafana password", with(validProd(), map[string]string{"platform:monitoring.enabled": "true"}),
 			"platform:grafanaAdminPassword", "", "is not set; it is Grafana's admin password, used when monitoring is on"},
-		{"one Prometheus in prod", monitoringOn(map[string]string{"platform:prometheus": `{"replicas":1}`}),
-			"platform:prometheus.replicas", "1", "between 2 and 5 in prod"},
-		{"two Alertmanagers in prod", monitoringOn(map[string]string{"platform:alertmanager": `{"replicas":2}`}),
-			"platform:alertmanager.replicas", "2", "between 3 and 5 in prod"},
-		{"retention not a duration", monitoringOn(map[string]string{"platform:prometheus": `{"retention":"two weeks"}`}),
-			"platform:prometheus.retention", `"two weeks"`, "Prometheus duration"},
-		{"repeat interval not a duration", monitoringOn(map[string]string{"platform:alertmanager": `{"criticalRepeatInterval":"hourly"}`}),
-			"platform:alertmanager.criticalRepeatInterval", `"hourly"`, "Prometheus duration"},
-		{"volume too small for the retention", monitoringOn(map[string]string{"platform:prometheus": `{"retention":"30d","volumeSizeGiB":50}`}),
-			"platform:prometheus.volumeSizeGiB", "50", "too small for 30d of 1000000 series"},
-		{"volume below the minimum", monitoringOn(map[string]string{"platform:prometheus": `{"volumeSizeGiB":1}`}),
-			"platform:prometheus.volumeSizeGiB", "1", "between 5 and 16384"},
-		{"series count too small", monitoringOn(map[string]string{"platform:prometheus": `{"expectedActiveSeries":500}`}),
-			"platform:prometheus.expectedActiveSeries", "500", "between 1000 and 20000000"},
-		{"typo in the prometheus object", monitoringOn(map[string]string{"platform:prometheus": `{"replica":2}`}),
-			"platform:prometheus", `"{\"replica\":2}"`, "must be an object with replicas"},
-		{"availability given in percent", monitoringOn(map[string]string{"platform:slo": `{"availability":99.9}`}),
-			"platform:slo.availability", "99.9", "share between 0.5 and 1"},
-		{"latency threshold between buckets", monitoringOn(map[string]string{"platform:slo": `{"latencyThresholdMs":300}`}),
-			"platform:slo.latencyThresholdMs", "300", "Envoy's histogram bucket bounds"},
-		{"invalid storage class", monitoringOn(map[string]string{"platform:monitoringStorageClass": "GP3!"}),
-			"platform:monitoringStorageClass", `"GP3!"`, "StorageClass name"},
-		{"monitoring flag not a bool", with(validProd(), map[string]string{"platform:monitoring": "yes"}),
-			"platform:monitoring", `"yes"`, "true or false"},
+		{"one Prometheus in prod", monitoringOn(map[string]string{"platform:monitoring.prometheus": `{"replicas":1}`}),
+			"platform:monitoring.prometheus.replicas", "1", "between 2 and 5 in prod"},
+		{"two Alertmanagers in prod", monitoringOn(map[string]string{"platform:monitoring.alertmanager": `{"replicas":2}`}),
+			"platform:monitoring.alertmanager.replicas", "2", "between 3 and 5 in prod"},
+		{"retention not a duration", monitoringOn(map[string]string{"platform:monitoring.prometheus": `{"retention":"two weeks"}`}),
+			"platform:monitoring.prometheus.retention", `"two weeks"`, "Prometheus duration"},
+		{"repeat interval not a duration", monitoringOn(map[string]string{"platform:monitoring.alertmanager": `{"criticalRepeatInterval":"hourly"}`}),
+			"platform:monitoring.alertmanager.criticalRepeatInterval", `"hourly"`, "Prometheus duration"},
+		{"volume too small for the retention", monitoringOn(map[string]string{"platform:monitoring.prometheus": `{"retention":"30d","volumeSizeGiB":50}`}),
+			"platform:monitoring.prometheus.volumeSizeGiB", "50", "too small for 30d of 1000000 series"},
+		{"volume below the minimum", monitoringOn(map[string]string{"platform:monitoring.prometheus": `{"volumeSizeGiB":1}`}),
+			"platform:monitoring.prometheus.volumeSizeGiB", "1", "between 5 and 16384"},
+		{"series count too small", monitoringOn(map[string]string{"platform:monitoring.prometheus": `{"expectedActiveSeries":500}`}),
+			"platform:monitoring.prometheus.expectedActiveSeries", "500", "between 1000 and 20000000"},
+		{"typo in the prometheus object", monitoringOn(map[string]string{"platform:monitoring.prometheus": `{"replica":2}`}),
+			"platform:monitoring", `\"prometheus\":{\"replica\":2}`, `must be an object with enabled, prometheus, alertmanager, storageClass, slo (json: unknown field "replica")`},
+		{"availability given in percent", monitoringOn(map[string]string{"platform:monitoring.slo": `{"availability":99.9}`}),
+			"platform:monitoring.slo.availability", "99.9", "share between 0.5 and 1"},
+		{"latency threshold between buckets", monitoringOn(map[string]string{"platform:monitoring.slo": `{"latencyThresholdMs":300}`}),
+			"platform:monitoring.slo.latencyThresholdMs", "300", "Envoy's histogram bucket bounds"},
+		{"invalid storage class", monitoringOn(map[string]string{"platform:monitoring.storageClass": "GP3!"}),
+			"platform:monitoring.storageClass", `"GP3!"`, "StorageClass name"},
+		{"monitoring flag not a bool", with(validProd(), map[string]string{"platform:monitoring.enabled": "yes"}),
+			"platform:monitoring.enabled", `"yes"`, "true or false"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -105,7 +105,7 @@ func TestMonitoringDefaultsPerEnvironment(t *testing.T) {
 	assert.Equal(t, "", local.Monitoring.StorageClass, "local uses the cluster's default class")
 	assert.True(t, prod.Monitoring.Enabled)
 
-	custom := load("dev", map[string]string{"platform:prometheus": `{"replicas":2,"retention":"5d"}`})
+	custom := load("dev", map[string]string{"platform:monitoring.prometheus": `{"replicas":2,"retention":"5d"}`})
 	assert.Equal(t, 2, custom.Monitoring.Prometheus.Replicas, "user values win")
 	assert.Equal(t, "5d", custom.Monitoring.Prometheus.Retention)
 	assert.Equal(t, 10, custom.Monitoring.Prometheus.VolumeSizeGiB, "unset fields keep the default")
@@ -121,7 +121,7 @@ func TestMonitoringIsOffWithoutItsPassword(t *testing.T) {
 }
 
 func TestMonitoringFilesForThePlanCommand(t *testing.T) {
-	cfg, err := Load(monitoringOn(map[string]string{"platform:alertPagerdutyRoutingKey": "s3cr3t-pd-key", "platform:alertmanager": `{"receivers":["pagerduty"]}`}, "platform:alertPagerdutyRoutingKey"))
+	cfg, err := Load(monitoringOn(map[string]string{"platform:alertPagerdutyRoutingKey": "s3cr3t-pd-key", "platform:monitoring.alertmanager": `{"receivers":["pagerduty"]}`}, "platform:alertPagerdutyRoutingKey"))
 	require.NoError(t, err)
 	files, err := MonitoringFiles(cfg)
 	require.NoError(t, err)

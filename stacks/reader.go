@@ -2,7 +2,10 @@ package stacks
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -129,16 +132,114 @@ func (r *reader) boolean(name string, dst *bool) {
 }
 
 // object decodes a structured value (Pulumi stores lists and maps as JSON).
-// Unknown fields are refused, so a typo never silently falls back to a default.
+// Unknown fields are refused, so a typo never silently falls back to a
+// default. A field of the wrong type is reported under its own key
+// (platform:<name>.<field>) with its value.
 func (r *reader) object(name string, dst any, allowed string) {
 	v, ok := r.get(name)
 	if !ok {
 		return
 	}
+	if _, err := strconv.ParseBool(strings.TrimSpace(v)); err == nil && slices.Contains(layerKeys, name) {
+		return // a layer key still written as a boolean: reportMovedKeys says so
+	}
 	dec := json.NewDecoder(strings.NewReader(v))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(dst); err != nil {
-		r.problem(Key(name), v, allowed+" ("+err.Error()+")")
+	err := dec.Decode(dst)
+	if err == nil {
+		return
+	}
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) && typeErr.Field != "" {
+		r.problem(Key(name)+"."+typeErr.Field, fieldValue(v, typeErr.Field), "must be "+kindName(typeErr.Type))
+		return
+	}
+	r.problem(Key(name), v, allowed+" ("+err.Error()+")")
+}
+
+// fieldValue is the raw value at a dotted path of a JSON object, for
+// messages; the whole document when the path is not found.
+func fieldValue(doc, path string) string {
+	raw := json.RawMessage(doc)
+	for _, field := range strings.Split(path, ".") {
+		var m map[string]json.RawMessage
+		if json.Unmarshal(raw, &m) != nil {
+			return doc
+		}
+		next, ok := m[field]
+		if !ok {
+			return doc
+		}
+		raw = next
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	return string(raw)
+}
+
+// kindName says what a Go type is in a configuration file's words.
+func kindName(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int64, reflect.Int32:
+		return "a whole number"
+	case reflect.Float64, reflect.Float32:
+		return "a number"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.String:
+		return "a string"
+	case reflect.Slice:
+		return "a list"
+	default:
+		return "an object"
+	}
+}
+
+// movedKeys are the flat keys of the layers before each layer became one
+// object: a stack file still using one gets an error naming the new key.
+var movedKeys = map[string]string{
+	"logAgent":               "logging.agent",
+	"logScaleUrl":            "logging.logScaleUrl",
+	"logScaleRepository":     "logging.repository",
+	"logRateKiBPerNode":      "logging.rateKiBPerNode",
+	"logOutageMinutes":       "logging.outageMinutes",
+	"logBufferMiB":           "logging.bufferMiB",
+	"logMemoryLimitMiB":      "logging.memoryLimitMiB",
+	"logExcludeNamespaces":   "logging.excludeNamespaces",
+	"prometheus":             "monitoring.prometheus",
+	"alertmanager":           "monitoring.alertmanager",
+	"monitoringStorageClass": "monitoring.storageClass",
+	"slo":                    "monitoring.slo",
+}
+
+// layerKeys are the layers' object keys, once booleans.
+var layerKeys = []string{"logging", "monitoring", "routing"}
+
+// reportMovedKeys adds a problem for every moved key the stack sets, and
+// for a layer key still written as a boolean. It reads through src, not
+// get, so UnknownKeys still lists the old keys as unknown.
+func reportMovedKeys(r *reader) {
+	old := make([]string, 0, len(movedKeys))
+	for k := range movedKeys {
+		old = append(old, k)
+	}
+	sort.Strings(old)
+	for _, k := range old {
+		if v, ok := r.src.Get(Key(k)); ok {
+			r.problem(Key(k), v, fmt.Sprintf("the key moved: set %s instead (each layer is one object; `pulumi config set --path %s <value>`)", Key(movedKeys[k]), Key(movedKeys[k])))
+		}
+	}
+	for _, k := range layerKeys {
+		if v, ok := r.src.Get(Key(k)); ok {
+			if b, err := strconv.ParseBool(strings.TrimSpace(v)); err == nil {
+				r.problem(Key(k), v, fmt.Sprintf("%s is an object now: set %s.enabled: %t (and the layer's other fields in the same object)", Key(k), Key(k), b))
+			}
+		}
 	}
 }
 

@@ -192,39 +192,39 @@ func loggingTable() string {
 	}
 	agents := strings.Join(logging.Agents, " or ")
 	return table("key", all, []row{
-		{code("logging"), func(c column) string {
+		{code("enabled"), func(c column) string {
 			if c.env == Dev {
 				return "on when `logScaleUrl` is set"
 			}
 			return "same"
-		}, "`false` turns the agent off"},
-		{code("logAgent"), same(code(logging.DefaultAgent)), agents},
+		}, "`false` turns the agent off; prod may not"},
+		{code("agent"), same(code(logging.DefaultAgent)), agents},
 		{code("logScaleUrl"), func(c column) string {
 			if c.env == Dev {
 				return "required when on"
 			}
 			return "required"
 		}, "https only, base URL, e.g. `https://cloud.community.humio.com`; a port is allowed, a path is not"},
-		{code("logScaleRepository"), func(c column) string {
+		{code("repository"), func(c column) string {
 			if c.env == Dev {
 				return "required when on"
 			}
 			return "required"
 		}, "sent as the bulk index; the token decides the repository"},
-		{code("logScaleIngestToken"), func(c column) string {
+		{"`platform:logScaleIngestToken` (a key of its own)", func(c column) string {
 			if c.env == Dev {
 				return "required when on (secret)"
 			}
 			return "same"
 		}, "`pulumi config set --secret platform:logScaleIngestToken <token>`; a plaintext value is refused"},
-		{code("logRateKiBPerNode"), func(c column) string { return strconv.Itoa(c.d.LogRateKiBPerNode) }, "expected log volume of one node, KiB/s"},
-		{code("logOutageMinutes"), func(c column) string { return strconv.Itoa(c.d.LogOutageMinutes) }, "LogScale outage each node rides out without loss"},
-		{code("logBufferMiB"), buffer, fmt.Sprintf("default `logOutageMinutes x 60 x logRateKiBPerNode / 1024 x %.1f` MiB, rounded up (a line takes %.1f times its file size in the buffer, measured: see below); at least one minute of logs; at most a quarter of `nodes.diskSizeGiB`",
+		{code("rateKiBPerNode"), func(c column) string { return strconv.Itoa(c.d.LogRateKiBPerNode) }, "expected log volume of one node, KiB/s"},
+		{code("outageMinutes"), func(c column) string { return strconv.Itoa(c.d.LogOutageMinutes) }, "LogScale outage each node rides out without loss"},
+		{code("bufferMiB"), buffer, fmt.Sprintf("default `outageMinutes x 60 x rateKiBPerNode / 1024 x %.1f` MiB, rounded up (a line takes %.1f times its file size in the buffer, measured: see below); at least one minute of logs; at most a quarter of `nodes.diskSizeGiB`",
 			float64(logging.BufferBytesPerLine)/logging.SizingLineBytes, float64(logging.BufferBytesPerLine)/logging.SizingLineBytes)},
-		{code("logMemoryLimitMiB"), same(strconv.Itoa(logging.DefaultFluentBitMemoryMiB)), fmt.Sprintf("%d for fluentd; allowed %d-%d (fluent-bit), %d-%d (fluentd)",
+		{code("memoryLimitMiB"), same(strconv.Itoa(logging.DefaultFluentBitMemoryMiB)), fmt.Sprintf("%d for fluentd; allowed %d-%d (fluent-bit), %d-%d (fluentd)",
 			logging.DefaultFluentdMemoryMiB, logMemoryRangeByAgent[logging.FluentBit][0], logMemoryRangeByAgent[logging.FluentBit][1],
 			logMemoryRangeByAgent[logging.Fluentd][0], logMemoryRangeByAgent[logging.Fluentd][1])},
-		{code("logExcludeNamespaces"), exclude, "their log files are never read"},
+		{code("excludeNamespaces"), exclude, "their log files are never read"},
 	})
 }
 
@@ -263,7 +263,7 @@ func monitoringTable() string {
 				return "cluster default"
 			}
 			return c.d.StorageClass
-		}, "`monitoringStorageClass`"},
+		}, "`storageClass`"},
 		{"scrape interval", same(monitoring.DefaultScrapeInterval), "`prometheus.scrapeInterval`"},
 		{"Alertmanager volume (GiB)", same(strconv.Itoa(monitoring.DefaultAlertmanagerVolumeGiB)), "`alertmanager.volumeSizeGiB`"},
 		{"zone spread (maxSkew 1, DoNotSchedule) + PDB (maxUnavailable 1)", func(c column) string {

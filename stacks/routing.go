@@ -15,7 +15,8 @@ import (
 // The layer is deployed when the key is set; every stack file in the
 // repository sets it.
 type RoutingConfig struct {
-	// Enabled is true when the stack file sets `platform:routing`.
+	// Enabled (`enabled`): default true when the stack file sets
+	// `platform:routing`.
 	Enabled bool `json:"-"`
 	// Implementation of Gateway API: envoy-gateway (default).
 	Implementation string `json:"implementation,omitempty"`
@@ -62,10 +63,14 @@ const localDomain = "platform.localhost"
 // loadRouting reads the routing keys (read every key unconditionally, so
 // KnownKeys lists them).
 func loadRouting(r *reader, c *Config) {
-	if _, ok := r.get("routing"); ok {
-		c.Routing.Enabled = true
+	var k struct {
+		Enabled *bool `json:"enabled,omitempty"`
+		RoutingConfig
 	}
-	r.object("routing", &c.Routing, "must be an object with implementation, hostedZoneId, zoneName, proxyReplicas, tlsMode, acmCertificateArn, acmeEmail, certManager, externalDnsPolicy, accessLogRetentionDays, apiServerPort")
+	_, set := r.get("routing")
+	r.object("routing", &k, "must be an object with enabled, implementation, hostedZoneId, zoneName, proxyReplicas, tlsMode, acmCertificateArn, acmeEmail, certManager, externalDnsPolicy, accessLogRetentionDays, apiServerPort")
+	c.Routing = k.RoutingConfig
+	c.Routing.Enabled = set && valueOr(k.Enabled, true)
 }
 
 // defaultRouting fills what the stack file left out, per environment.

@@ -11,7 +11,7 @@ import (
 // ciphertext stops `pulumi preview` before any of our code runs ("bad
 // value" from the passphrase provider, "invalid ciphertext" from others). A
 // stack file says which features it uses in plain keys (logging on,
-// `platform:alertmanager.receivers`); SecretSettings derives the secrets
+// `platform:monitoring.alertmanager.receivers`); SecretSettings derives the secrets
 // those features need, Load reports the missing ones with the command that
 // sets each, and the offline harness (tests, cmd/plan) fills exactly these
 // keys with marked placeholders.
@@ -34,7 +34,7 @@ func (s SecretSetting) Command() string {
 	return fmt.Sprintf("pulumi config set --secret %s %s", s.Key, s.Value)
 }
 
-// Alertmanager receivers a stack can list in platform:alertmanager.receivers,
+// Alertmanager receivers a stack can list in platform:monitoring.alertmanager.receivers,
 // each with the secret that configures it.
 const (
 	ReceiverSlack     = "slack"
@@ -59,9 +59,9 @@ var Receivers = []string{ReceiverPagerDuty, ReceiverSlack, ReceiverWebhook, Rece
 func (c *Config) SecretSettings() []SecretSetting {
 	local := c.Environment == Local
 	var out []SecretSetting
-	if c.Logging.Enabled || (local && c.Logging.LogScaleURL != "" && !c.Logging.set["logging"]) {
+	if c.Logging.Enabled || (local && c.Logging.LogScaleURL != "" && c.Logging.key.Enabled == nil) {
 		out = append(out, SecretSetting{
-			Key: Key("logScaleIngestToken"), Value: "<ingest-token>", Optional: local && !c.Logging.set["logging"],
+			Key: Key("logScaleIngestToken"), Value: "<ingest-token>", Optional: local && c.Logging.key.Enabled == nil,
 			Purpose: "the LogScale repository's ingest token, used when logging is on (platform:logging); in local, logging stays off until it is set",
 		})
 	}
@@ -75,7 +75,7 @@ func (c *Config) SecretSettings() []SecretSetting {
 				s := receiverSecrets[r]
 				out = append(out, SecretSetting{
 					Key: Key(s[0]), Value: s[1],
-					Purpose: fmt.Sprintf("the %s receiver, listed in platform:alertmanager.receivers", r),
+					Purpose: fmt.Sprintf("the %s receiver, listed in platform:monitoring.alertmanager.receivers", r),
 				})
 			}
 		}
@@ -111,7 +111,7 @@ func validateSecrets(p *problems, c *Config) {
 	for _, r := range Receivers {
 		key := Key(receiverSecrets[r][0])
 		if c.secretSet(key) && (!c.Monitoring.Enabled || !slices.Contains(c.Monitoring.Alertmanager.Receivers, r)) {
-			*p = append(*p, fmt.Sprintf("%s: is set but the %s receiver is not used: add %q to platform:alertmanager.receivers (with monitoring on), or remove the secret with `pulumi config rm %s`", key, r, r, key))
+			*p = append(*p, fmt.Sprintf("%s: is set but the %s receiver is not used: add %q to platform:monitoring.alertmanager.receivers (with monitoring on), or remove the secret with `pulumi config rm %s`", key, r, r, key))
 		}
 	}
 }

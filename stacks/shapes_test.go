@@ -24,12 +24,12 @@ func TestOneBadValueOneMessageInTheComponentsWords(t *testing.T) {
 		src              Source
 		rule             error
 	}{
-		{"namespace", "platform:logExcludeNamespaces[0]", "Kube_System",
-			withLogging(map[string]string{"platform:logExcludeNamespaces": `["Kube_System"]`}), namespace.CheckName("Kube_System")},
-		{"repository", "platform:logScaleRepository", "platform prod",
-			withLogging(map[string]string{"platform:logScaleRepository": "platform prod"}), logging.CheckRepository("platform prod")},
-		{"duration", "platform:prometheus.retention", "two weeks",
-			monitoringOn(map[string]string{"platform:prometheus": `{"retention":"two weeks"}`}), monitoring.CheckDuration("two weeks")},
+		{"namespace", "platform:logging.excludeNamespaces[0]", "Kube_System",
+			withLogging(map[string]string{"platform:logging.excludeNamespaces": `["Kube_System"]`}), namespace.CheckName("Kube_System")},
+		{"repository", "platform:logging.repository", "platform prod",
+			withLogging(map[string]string{"platform:logging.repository": "platform prod"}), logging.CheckRepository("platform prod")},
+		{"duration", "platform:monitoring.prometheus.retention", "two weeks",
+			monitoringOn(map[string]string{"platform:monitoring.prometheus": `{"retention":"two weeks"}`}), monitoring.CheckDuration("two weeks")},
 		{"cluster name", "platform:clusterName", "a.b",
 			with(validProd(), map[string]string{"platform:clusterName": "a.b"}), cluster.CheckName("a.b")},
 		{"instance type", "platform:nodes.instanceTypes[0]", "large",

@@ -66,11 +66,11 @@ func validate(c *Config) []string {
 	validateSecrets(&p, c)
 	if c.Environment == Prod {
 		// The layers are on when configured; prod may not switch them off.
-		if c.Monitoring.enabledSet && !c.Monitoring.Enabled {
-			p.add(Key("monitoring"), false, "prod always runs monitoring and alerting")
+		if c.Monitoring.enabled != nil && !c.Monitoring.Enabled {
+			p.add(monitoringField("enabled"), false, "prod always runs monitoring and alerting")
 		}
-		if c.Logging.set["logging"] && !c.Logging.Enabled {
-			p.add(Key("logging"), false, "prod always ships its logs to LogScale")
+		if c.Logging.key.Enabled != nil && !c.Logging.Enabled {
+			p.add(loggingField("enabled"), false, "prod always ships its logs to LogScale")
 		}
 	}
 	if c.Environment == Local {

@@ -237,7 +237,7 @@ func TestMonitoringOffLeavesNoMonitors(t *testing.T) {
 		t.Run(stack, func(t *testing.T) {
 			sf, err := stackrun.LoadStackFile(repoRoot, stack)
 			require.NoError(t, err)
-			sf.Config["platform:monitoring"] = "false"
+			sf.Config["platform:monitoring"] = `{"enabled":false}`
 			var secrets []string
 			for _, k := range sf.SecretKeys {
 				if k != "platform:grafanaAdminPassword" && !strings.HasPrefix(k, "platform:alert") {

@@ -115,7 +115,7 @@ func TestReceiverSecretsFollowTheReceiversList(t *testing.T) {
 	values["platform:alertWebhookUrl"] = "https://hooks.example.net/x"
 	_, err = stacks.Load(stacks.StaticSource{Values: values, SecretKeys: append(secrets, "platform:alertWebhookUrl")})
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), `platform:alertWebhookUrl: is set but the webhook receiver is not used: add "webhook" to platform:alertmanager.receivers`)
+	assert.Contains(t, err.Error(), `platform:alertWebhookUrl: is set but the webhook receiver is not used: add "webhook" to platform:monitoring.alertmanager.receivers`)
 
 	delete(values, "platform:alertWebhookUrl")
 	delete(values, "platform:alertPagerdutyRoutingKey")

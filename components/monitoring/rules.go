@@ -267,7 +267,7 @@ max by (namespace, pod) (kube_pod_container_resource_limits{%s,container="promet
 			"Prometheus is close to being OOM-killed (a restart replays the WAL and leaves a gap). Raise expectedActiveSeries so the sizing rule gives it more memory, or drop series."),
 		r.alert("PrometheusActiveSeriesAboveSizing", Warning, "1h", fmt.Sprintf(`max by (namespace, pod) (prometheus_tsdb_head_series{%s,job=%q}) > 1.2 * %d`, mon, PrometheusName, r.ExpectedSeries),
 			"Prometheus {{ $labels.pod }} holds more series than it is sized for",
-			fmt.Sprintf("Active series exceed the sizing assumption (%d) by over 20%%. Raise expectedActiveSeries in platform:prometheus so memory and disk follow.", r.ExpectedSeries)),
+			fmt.Sprintf("Active series exceed the sizing assumption (%d) by over 20%%. Raise expectedActiveSeries in platform:monitoring.prometheus so memory and disk follow.", r.ExpectedSeries)),
 		r.alert("AlertmanagerReplicaDown", Warning, "10m", fmt.Sprintf(`up{%s,job=%q} == 0`, mon, AlertmanagerName),
 			"Alertmanager replica {{ $labels.pod }} is down",
 			"One Alertmanager replica cannot be scraped; Prometheus sends every alert to all replicas, so the others still notify."),

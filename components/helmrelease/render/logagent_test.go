@@ -26,6 +26,15 @@ func variantStack(t *testing.T, from, name string, config map[string]any) string
 	cfg, _ := doc["config"].(map[string]any)
 	require.NotNil(t, cfg)
 	for k, v := range config {
+		// An object key's fields are merged into the stack file's object.
+		if fields, ok := v.(map[string]any); ok {
+			if cur, ok := cfg[k].(map[string]any); ok {
+				for f, fv := range fields {
+					cur[f] = fv
+				}
+				continue
+			}
+		}
 		cfg[k] = v
 	}
 	out, err := yaml.Marshal(doc)
@@ -43,7 +52,7 @@ func variantStack(t *testing.T, from, name string, config map[string]any) string
 // DaemonSet parses strictly (no duplicate checksum/config annotation).
 func TestFluentdAgentRendersWithoutDashboardsOrDuplicateKeys(t *testing.T) {
 	renderAll(t) // the chart repository
-	st, rels, err := stackReleasesIn(variantStack(t, "prod", "fluentd", map[string]any{"platform:logAgent": logging.Fluentd}), "fluentd")
+	st, rels, err := stackReleasesIn(variantStack(t, "prod", "fluentd", map[string]any{"platform:logging": map[string]any{"agent": logging.Fluentd}}), "fluentd")
 	require.NoError(t, err)
 	var rel *render.Release
 	for i := range rels {
