@@ -14,9 +14,9 @@ const tokenKey = "platform:logScaleIngestToken"
 // withLogging is validProd() shipping logs to LogScale, the token a secret.
 func withLogging(changes map[string]string) StaticSource {
 	base := with(validProd(), map[string]string{
-		"platform:logging.logScaleUrl":        "https://cloud.community.humio.com",
-		"platform:logging.repository": "platform-prod",
-		tokenKey:                      "a-token",
+		"platform:logging.logScaleUrl": "https://cloud.community.humio.com",
+		"platform:logging.repository":  "platform-prod",
+		tokenKey:                       "a-token",
 	})
 	src := StaticSource{Values: with(base, changes), SecretKeys: []string{tokenKey}}
 	return src
