@@ -40,6 +40,7 @@ func generatedDocs() []generatedDoc {
 		{"docs/logging.md", "logging-keys", loggingTable()},
 		{"docs/monitoring.md", "monitoring-defaults", monitoringTable()},
 		{"docs/routing.md", "routing-keys", routingTable()},
+		{"docs/monitoring.md", "monitoring-keys", monitoringKeysTable()},
 	}
 }
 
@@ -313,4 +314,29 @@ func routingTable() string {
 		{code("implementation"), same(code(routing.ImplementationEnvoyGateway)), "the only one today"},
 		{code("apiServerPort"), func(c column) string { return strconv.Itoa(c.d.APIServerPort) }, "only local may change it (kind: 6443, minikube: 8443)"},
 	})
+}
+
+func monitoringKeysTable() string {
+	rows := [][3]string{
+		{"`platform:monitoring.enabled`", "bool", "on when `platform:grafanaAdminPassword` is set"},
+		{"`platform:monitoring.prometheus`", "object `{replicas, retention, volumeSizeGiB, expectedActiveSeries, scrapeInterval}`",
+			"per environment (above); scrapeInterval " + monitoring.DefaultScrapeInterval},
+		{"`platform:monitoring.alertmanager`", "object `{replicas, volumeSizeGiB, receivers, slackChannel, criticalRepeatInterval, warningRepeatInterval}`",
+			fmt.Sprintf("per environment; volume %d GiB; repeat %s / %s; channel: the webhook's", monitoring.DefaultAlertmanagerVolumeGiB,
+				monitoring.DefaultCriticalRepeatInterval, monitoring.DefaultWarningRepeatInterval)},
+		{"`platform:monitoring.storageClass`", "string", "`gp3` (created by the cluster component) in cloud, cluster default in local"},
+		{"`platform:monitoring.slo`", "object `{availability, latency, latencyThresholdMs}`",
+			fmt.Sprintf("%v, %v, %d (must be an Envoy bucket bound)", monitoring.DefaultAvailabilityObjective, monitoring.DefaultLatencyObjective, monitoring.DefaultLatencyThresholdMs)},
+		{"`platform:grafanaAdminPassword`", "**secret**", "required when monitoring is on"},
+		{"`platform:alertSlackWebhookUrl`", "**secret**", "none (dev, staging and prod stack files set it)"},
+		{"`platform:alertPagerdutyRoutingKey`", "**secret** (Events API v2)", "none (prod sets it)"},
+		{"`platform:alertWebhookUrl`", "**secret**", "none"},
+		{"`platform:alertHeartbeatUrl`", "**secret** (dead-man's switch)", "none (prod sets it)"},
+	}
+	var b strings.Builder
+	b.WriteString("| key | type | default |\n|---|---|---|\n")
+	for _, r := range rows {
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", r[0], r[1], r[2])
+	}
+	return b.String()
 }
