@@ -24,6 +24,8 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/cnplatform/platform/validation/controlplane"
 )
 
 // ClusterTools are the binaries StartCluster runs, all from one directory.
@@ -63,15 +65,7 @@ func StartCluster(ctx context.Context, binDir, dir, context string) (c *Cluster,
 			return nil, fmt.Errorf("%s is missing from %s: run ./scripts/kube-tools.sh and ./scripts/engine-tools.sh", t, binDir)
 		}
 	}
-	useExisting := false
-	env := &envtest.Environment{
-		BinaryAssetsDirectory:    binDir,
-		UseExistingCluster:       &useExisting,
-		ControlPlaneStartTimeout: 2 * time.Minute,
-		ControlPlaneStopTimeout:  time.Minute,
-	}
-	env.ControlPlane.GetAPIServer().Path = filepath.Join(binDir, "kube-apiserver")
-	env.ControlPlane.Etcd = &envtest.Etcd{Path: filepath.Join(binDir, "etcd")}
+	env := controlplane.Environment(binDir)
 	cfg, err := env.Start()
 	if err != nil {
 		return nil, fmt.Errorf("start kube-apiserver and etcd from %s: %w", binDir, err)

@@ -167,7 +167,7 @@ func TestLocalStackThroughTheEngine(t *testing.T) {
 	fmt.Printf("engine: took %s\n", time.Since(start).Round(time.Second))
 }
 
-// changeExcludedNamespaces adds a namespace to platform:logExcludeNamespaces:
+// changeExcludedNamespaces adds a namespace to platform:logging.excludeNamespaces:
 // the agent's generated configuration changes, so its ConfigMap is
 // replaced (the provider replaces a ConfigMap whose data changes unless
 // enableConfigMapMutable is set: pulumi-kubernetes provider/v4
@@ -177,7 +177,7 @@ func TestLocalStackThroughTheEngine(t *testing.T) {
 // resources were updated or replaced.
 func changeExcludedNamespaces(ctx context.Context, t *testing.T, p *Project) int {
 	t.Helper()
-	require.NoError(t, p.Set(ctx, "platform:logExcludeNamespaces[1]", "engine-test-excluded", false))
+	require.NoError(t, p.Set(ctx, "platform:logging.excludeNamespaces[1]", "engine-test-excluded", false))
 	changes, err := p.Up(ctx)
 	require.NoError(t, err)
 	got := map[string]string{}

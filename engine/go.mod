@@ -10,12 +10,13 @@ go 1.26.6
 require (
 	github.com/cnplatform/platform v0.0.0
 	github.com/cnplatform/platform/examples/app v0.0.0
+	github.com/cnplatform/platform/validation v0.0.0
 	github.com/pulumi/pulumi-kubernetes/sdk/v4 v4.32.0
 	github.com/pulumi/pulumi/sdk/v3 v3.274.1
 	github.com/stretchr/testify v1.12.1
-	k8s.io/api v0.37.0
-	k8s.io/apimachinery v0.37.0
-	k8s.io/client-go v0.37.0
+	k8s.io/api v0.37.2
+	k8s.io/apimachinery v0.37.2
+	k8s.io/client-go v0.37.2
 	sigs.k8s.io/controller-runtime v0.25.2
 )
 
@@ -191,4 +192,5 @@ require (
 replace (
 	github.com/cnplatform/platform => ../
 	github.com/cnplatform/platform/examples/app => ../examples/app
+	github.com/cnplatform/platform/validation => ../validation
 )

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -168,51 +169,44 @@ func collect(ch <-chan events.EngineEvent, into Changes, done chan<- struct{}) {
 	close(done)
 }
 
-// logFile opens the project's log for appending.
-func (p *Project) logFile() (*os.File, error) {
-	return os.OpenFile(p.Log, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-}
-
 // Up runs `pulumi up` and returns its changes.
 func (p *Project) Up(ctx context.Context) (Changes, error) {
-	f, err := p.logFile()
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	ch, changes, done := make(chan events.EngineEvent), Changes{}, make(chan struct{})
-	go collect(ch, changes, done)
-	_, err = p.Stack.Up(ctx, optup.ProgressStreams(f), optup.ErrorProgressStreams(f), optup.EventStreams(ch), optup.SuppressProgress())
-	<-done
-	return changes, p.wrap("up", err)
+	return p.run("up", func(w io.Writer, ch chan<- events.EngineEvent) error {
+		_, err := p.Stack.Up(ctx, optup.ProgressStreams(w), optup.ErrorProgressStreams(w), optup.EventStreams(ch), optup.SuppressProgress())
+		return err
+	})
 }
 
-// Preview runs `pulumi preview` and returns the changes it reports.
+// Preview runs `pulumi preview --diff` and returns the changes it reports.
 func (p *Project) Preview(ctx context.Context) (Changes, error) {
-	f, err := p.logFile()
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	ch, changes, done := make(chan events.EngineEvent), Changes{}, make(chan struct{})
-	go collect(ch, changes, done)
-	_, err = p.Stack.Preview(ctx, optpreview.ProgressStreams(f), optpreview.ErrorProgressStreams(f), optpreview.EventStreams(ch), optpreview.SuppressProgress(), optpreview.Diff())
-	<-done
-	return changes, p.wrap("preview", err)
+	return p.run("preview", func(w io.Writer, ch chan<- events.EngineEvent) error {
+		_, err := p.Stack.Preview(ctx, optpreview.ProgressStreams(w), optpreview.ErrorProgressStreams(w), optpreview.EventStreams(ch), optpreview.SuppressProgress(), optpreview.Diff())
+		return err
+	})
 }
 
 // Destroy runs `pulumi destroy` and returns its changes.
 func (p *Project) Destroy(ctx context.Context) (Changes, error) {
-	f, err := p.logFile()
+	return p.run("destroy", func(w io.Writer, ch chan<- events.EngineEvent) error {
+		_, err := p.Stack.Destroy(ctx, optdestroy.ProgressStreams(w), optdestroy.ErrorProgressStreams(w), optdestroy.EventStreams(ch), optdestroy.SuppressProgress())
+		return err
+	})
+}
+
+// run runs one operation with the CLI's output appended to the project's
+// log and its engine events collected into the returned Changes (the SDK
+// closes the event channel when the operation ends).
+func (p *Project) run(op string, do func(w io.Writer, ch chan<- events.EngineEvent) error) (Changes, error) {
+	f, err := os.OpenFile(p.Log, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
 	ch, changes, done := make(chan events.EngineEvent), Changes{}, make(chan struct{})
 	go collect(ch, changes, done)
-	_, err = p.Stack.Destroy(ctx, optdestroy.ProgressStreams(f), optdestroy.ErrorProgressStreams(f), optdestroy.EventStreams(ch), optdestroy.SuppressProgress())
+	err = do(f, ch)
 	<-done
-	return changes, p.wrap("destroy", err)
+	return changes, p.wrap(op, err)
 }
 
 func (p *Project) wrap(op string, err error) error {

@@ -14,6 +14,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/yaml"
+
+	"github.com/cnplatform/platform/validation/controlplane"
 )
 
 // serverVersion is the kube-apiserver scripts/kube-tools.sh builds.
@@ -30,21 +32,11 @@ func apiServer(t *testing.T) client.Client {
 	crdDirs, err := CRDDirs(repoRoot)
 	require.NoError(t, err)
 
-	useExisting := false
-	env := &envtest.Environment{
-		BinaryAssetsDirectory: bin,
-		CRDDirectoryPaths:     crdDirs,
-		ErrorIfCRDPathMissing: true,
-		UseExistingCluster:    &useExisting,
-		// Two cores shared with compilers: give the server and the CRDs time.
-		ControlPlaneStartTimeout: 2 * time.Minute,
-		ControlPlaneStopTimeout:  time.Minute,
-		CRDInstallOptions:        envtest.CRDInstallOptions{MaxTime: 2 * time.Minute},
-	}
-	// Pin the binaries: TEST_ASSET_* or KUBEBUILDER_ASSETS in the
-	// environment would otherwise take precedence over .tools/bin.
-	env.ControlPlane.GetAPIServer().Path = filepath.Join(bin, "kube-apiserver")
-	env.ControlPlane.Etcd = &envtest.Etcd{Path: filepath.Join(bin, "etcd")}
+	env := controlplane.Environment(bin)
+	env.CRDDirectoryPaths = crdDirs
+	env.ErrorIfCRDPathMissing = true
+	// Two cores shared with compilers: give the CRDs time.
+	env.CRDInstallOptions = envtest.CRDInstallOptions{MaxTime: 2 * time.Minute}
 
 	cfg, err := env.Start()
 	require.NoError(t, err, "start kube-apiserver and etcd from %s", bin)

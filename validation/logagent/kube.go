@@ -14,6 +14,8 @@ import (
 
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/cnplatform/platform/validation/controlplane"
 )
 
 // Kube is a real kube-apiserver and etcd (envtest) for the kubernetes
@@ -42,15 +44,7 @@ func StartKube(binDir, dir string, rules []any) (*Kube, error) {
 	if len(rules) == 0 {
 		return nil, fmt.Errorf("no ClusterRole rules for the agent")
 	}
-	useExisting := false
-	env := &envtest.Environment{
-		BinaryAssetsDirectory:    binDir,
-		UseExistingCluster:       &useExisting,
-		ControlPlaneStartTimeout: 2 * time.Minute,
-		ControlPlaneStopTimeout:  time.Minute,
-	}
-	env.ControlPlane.GetAPIServer().Path = filepath.Join(binDir, "kube-apiserver")
-	env.ControlPlane.Etcd = &envtest.Etcd{Path: filepath.Join(binDir, "etcd")}
+	env := controlplane.Environment(binDir)
 	cfg, err := env.Start()
 	if err != nil {
 		return nil, fmt.Errorf("start kube-apiserver and etcd from %s: %w", binDir, err)
