@@ -6,6 +6,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/cnplatform/platform/components/contract"
 	"github.com/cnplatform/platform/components/monitoring"
 	"github.com/cnplatform/platform/components/routing"
 )
@@ -120,28 +121,20 @@ func defaultMonitoring(c *Config) {
 		return
 	}
 	p := &m.Prometheus
-	setDefault(&p.Replicas, d.PrometheusReplicas)
-	setDefault(&p.VolumeSizeGiB, d.PrometheusVolumeGiB)
-	setDefault(&p.ExpectedActiveSeries, d.ExpectedActiveSeries)
-	setDefault(&p.Retention, d.Retention)
-	setDefault(&p.ScrapeInterval, monitoring.DefaultScrapeInterval)
+	contract.SetDefault(&p.Replicas, d.PrometheusReplicas)
+	contract.SetDefault(&p.VolumeSizeGiB, d.PrometheusVolumeGiB)
+	contract.SetDefault(&p.ExpectedActiveSeries, d.ExpectedActiveSeries)
+	contract.SetDefault(&p.Retention, d.Retention)
+	contract.SetDefault(&p.ScrapeInterval, monitoring.DefaultScrapeInterval)
 	a := &m.Alertmanager
-	setDefault(&a.Replicas, d.AlertmanagerReplicas)
-	setDefault(&a.VolumeSizeGiB, monitoring.DefaultAlertmanagerVolumeGiB)
-	setDefault(&a.CriticalRepeatInterval, monitoring.DefaultCriticalRepeatInterval)
-	setDefault(&a.WarningRepeatInterval, monitoring.DefaultWarningRepeatInterval)
-	setDefault(&m.StorageClass, d.StorageClass)
-	setDefault(&m.SLO.Availability, monitoring.DefaultAvailabilityObjective)
-	setDefault(&m.SLO.Latency, monitoring.DefaultLatencyObjective)
-	setDefault(&m.SLO.LatencyThresholdMs, monitoring.DefaultLatencyThresholdMs)
-}
-
-// setDefault sets *dst to v when it holds its type's zero value.
-func setDefault[T comparable](dst *T, v T) {
-	var zero T
-	if *dst == zero {
-		*dst = v
-	}
+	contract.SetDefault(&a.Replicas, d.AlertmanagerReplicas)
+	contract.SetDefault(&a.VolumeSizeGiB, monitoring.DefaultAlertmanagerVolumeGiB)
+	contract.SetDefault(&a.CriticalRepeatInterval, monitoring.DefaultCriticalRepeatInterval)
+	contract.SetDefault(&a.WarningRepeatInterval, monitoring.DefaultWarningRepeatInterval)
+	contract.SetDefault(&m.StorageClass, d.StorageClass)
+	contract.SetDefault(&m.SLO.Availability, monitoring.DefaultAvailabilityObjective)
+	contract.SetDefault(&m.SLO.Latency, monitoring.DefaultLatencyObjective)
+	contract.SetDefault(&m.SLO.LatencyThresholdMs, monitoring.DefaultLatencyThresholdMs)
 }
 
 // validateMonitoring adds a problem for every bad value.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/cnplatform/platform/components/contract"
 	"github.com/cnplatform/platform/components/routing"
 )
 
@@ -89,14 +90,14 @@ func defaultRouting(c *Config) {
 		rc.ZoneName = c.Domain
 	}
 	d := Defaults[c.Environment]
-	setDefault(&rc.ProxyReplicas, d.ProxyReplicas)
-	setDefault(&rc.TLSMode, d.TLSMode)
+	contract.SetDefault(&rc.ProxyReplicas, d.ProxyReplicas)
+	contract.SetDefault(&rc.TLSMode, d.TLSMode)
 	if rc.CertManager == "" {
 		rc.CertManager = routing.CertManagerInstall
 	}
-	setDefault(&rc.ExternalDNSPolicy, d.ExternalDNSPolicy)
-	setDefault(&rc.AccessLogRetentionDays, d.AccessLogRetentionDays)
-	setDefault(&rc.APIServerPort, d.APIServerPort)
+	contract.SetDefault(&rc.ExternalDNSPolicy, d.ExternalDNSPolicy)
+	contract.SetDefault(&rc.AccessLogRetentionDays, d.AccessLogRetentionDays)
+	contract.SetDefault(&rc.APIServerPort, d.APIServerPort)
 }
 
 // validateRouting adds a problem for every bad value.

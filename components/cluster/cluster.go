@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"errors"
 	"fmt"
 	"regexp"
 	"sort"
@@ -16,6 +15,7 @@ import (
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/cnplatform/platform/components/contract"
 	"github.com/cnplatform/platform/components/policydoc"
 )
 
@@ -180,35 +180,25 @@ func Architecture(instanceType string) string {
 
 // withDefaults returns a copy of a with every default applied.
 func (a Args) withDefaults() Args {
-	if a.KubernetesVersion == "" {
-		a.KubernetesVersion = DefaultKubernetesVersion
-	}
-	if a.LogRetentionDays == 0 {
-		a.LogRetentionDays = DefaultLogRetentionDays
-	}
+	contract.SetDefault(&a.KubernetesVersion, DefaultKubernetesVersion)
+	contract.SetDefault(&a.LogRetentionDays, DefaultLogRetentionDays)
 	n := &a.Nodes
 	if len(n.InstanceTypes) == 0 {
 		n.InstanceTypes = []string{DefaultInstanceType}
 	}
-	if n.CapacityType == "" {
-		n.CapacityType = DefaultCapacityType
-	}
+	contract.SetDefault(&n.CapacityType, DefaultCapacityType)
 	if n.MinSize == 0 && n.DesiredSize == 0 && n.MaxSize == 0 {
 		n.MinSize, n.DesiredSize, n.MaxSize = DefaultMinSize, DefaultDesiredSize, DefaultMaxSize
 	}
-	if n.DiskSizeGiB == 0 {
-		n.DiskSizeGiB = DefaultDiskSizeGiB
-	}
-	if n.MaxUnavailable == 0 {
-		n.MaxUnavailable = DefaultMaxUnavailable
-	}
+	contract.SetDefault(&n.DiskSizeGiB, DefaultDiskSizeGiB)
+	contract.SetDefault(&n.MaxUnavailable, DefaultMaxUnavailable)
 	return a
 }
 
 // validate returns every problem with defaulted Args, joined.
 func (a Args) validate() error {
-	var errs []error
-	add := func(format string, v ...any) { errs = append(errs, fmt.Errorf(format, v...)) }
+	var errs contract.Problems
+	add := errs.Add
 	if err := CheckName(a.Name); err != nil {
 		add("Name %q: %v", a.Name, err)
 	}
@@ -244,7 +234,7 @@ func (a Args) validate() error {
 			break
 		}
 	}
-	return errors.Join(errs...)
+	return errs.Err()
 }
 
 func (a *Args) awsTags(name string) pulumi.StringMap {

@@ -1,16 +1,15 @@
 package logging
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/cnplatform/platform/components/contract"
 	"github.com/cnplatform/platform/components/namespace"
 )
 
@@ -141,36 +140,20 @@ type Args struct {
 // withDefaults returns a copy of a with every default applied.
 func (a Args) withDefaults() Args {
 	out := a
-	if out.Agent == "" {
-		out.Agent = DefaultAgent
-	}
-	if out.Namespace == "" {
-		out.Namespace = DefaultNamespace
-	}
-	if out.MonitoringNamespace == "" {
-		out.MonitoringNamespace = DefaultMonitoringNamespace
-	}
-	if out.LogRateKiBPerSecond == 0 {
-		out.LogRateKiBPerSecond = DefaultLogRateKiBPerSecond
-	}
-	if out.OutageMinutes == 0 {
-		out.OutageMinutes = DefaultOutageMinutes
-	}
-	if out.BufferMiB == 0 {
-		out.BufferMiB = BufferMiBFor(out.LogRateKiBPerSecond, out.OutageMinutes)
-	}
-	if out.BufferHostPath == "" {
-		out.BufferHostPath = DefaultBufferHostPath
-	}
+	contract.SetDefault(&out.Agent, DefaultAgent)
+	contract.SetDefault(&out.Namespace, DefaultNamespace)
+	contract.SetDefault(&out.MonitoringNamespace, DefaultMonitoringNamespace)
+	contract.SetDefault(&out.LogRateKiBPerSecond, DefaultLogRateKiBPerSecond)
+	contract.SetDefault(&out.OutageMinutes, DefaultOutageMinutes)
+	contract.SetDefault(&out.BufferMiB, BufferMiBFor(out.LogRateKiBPerSecond, out.OutageMinutes))
+	contract.SetDefault(&out.BufferHostPath, DefaultBufferHostPath)
 	if out.MemoryLimitMiB == 0 {
 		out.MemoryLimitMiB = DefaultFluentBitMemoryMiB
 		if out.Agent == Fluentd {
 			out.MemoryLimitMiB = DefaultFluentdMemoryMiB
 		}
 	}
-	if out.MemoryRequestMiB == 0 {
-		out.MemoryRequestMiB = out.MemoryLimitMiB / 2
-	}
+	contract.SetDefault(&out.MemoryRequestMiB, out.MemoryLimitMiB/2)
 	if out.CPURequestMilli == 0 {
 		out.CPURequestMilli = DefaultFluentBitCPUMilli
 		if out.Agent == Fluentd {
@@ -181,9 +164,7 @@ func (a Args) withDefaults() Args {
 		anyAPI := namespace.AnyAPIServer(DefaultAPIServerPort)
 		out.APIServer = &anyAPI
 	}
-	if out.PriorityClassName == "" {
-		out.PriorityClassName = DefaultPriorityClassName
-	}
+	contract.SetDefault(&out.PriorityClassName, DefaultPriorityClassName)
 	return out
 }
 
@@ -218,16 +199,11 @@ func MinutesBuffered(bufferMiB, rateKiB int) float64 {
 	return float64(bufferMiB) * 1024 * SizingLineBytes / BufferBytesPerLine / float64(rateKiB) / 60
 }
 
-var repoPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$`)
+var repository = contract.NewShape(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$`, "must be a LogScale repository name (letters, digits, _ . -)")
 
 // CheckRepository says whether s can name a LogScale repository; the
 // stack configuration checks with it too.
-func CheckRepository(s string) error {
-	if !repoPattern.MatchString(s) {
-		return errors.New("must be a LogScale repository name (letters, digits, _ . -)")
-	}
-	return nil
-}
+func CheckRepository(s string) error { return repository.Check(s) }
 
 // ParseLogScaleURL checks that raw is an https URL with a host and no path,
 // query or credentials, and returns its host and port (443 when absent).
@@ -262,8 +238,8 @@ func ParseLogScaleURL(raw string) (host string, port int, err error) {
 
 // validate returns every problem with defaulted Args, joined.
 func (a Args) validate() error {
-	var errs []error
-	add := func(format string, v ...any) { errs = append(errs, fmt.Errorf(format, v...)) }
+	var errs contract.Problems
+	add := errs.Add
 	if a.Agent != FluentBit && a.Agent != Fluentd {
 		add("Agent %q must be one of %s", a.Agent, strings.Join(Agents, ", "))
 	}
@@ -314,7 +290,7 @@ func (a Args) validate() error {
 	if err := a.APIServer.Validate(); err != nil {
 		add("%v", err)
 	}
-	return errors.Join(errs...)
+	return errs.Err()
 }
 
 // maxChunksUp bounds the chunks Fluent Bit keeps in memory so that they use

@@ -1,6 +1,7 @@
 package monitoring
 
 import (
+	"github.com/cnplatform/platform/components/contract"
 	"path"
 
 	"sigs.k8s.io/yaml"
@@ -67,11 +68,11 @@ const (
 )
 
 func (r *RoutingArgs) defaults() {
-	setDefault(&r.GroupWait, DefaultGroupWait)
-	setDefault(&r.GroupInterval, DefaultGroupInterval)
-	setDefault(&r.CriticalRepeatInterval, DefaultCriticalRepeatInterval)
-	setDefault(&r.WarningRepeatInterval, DefaultWarningRepeatInterval)
-	setDefault(&r.HeartbeatInterval, DefaultHeartbeatInterval)
+	contract.SetDefault(&r.GroupWait, DefaultGroupWait)
+	contract.SetDefault(&r.GroupInterval, DefaultGroupInterval)
+	contract.SetDefault(&r.CriticalRepeatInterval, DefaultCriticalRepeatInterval)
+	contract.SetDefault(&r.WarningRepeatInterval, DefaultWarningRepeatInterval)
+	contract.SetDefault(&r.HeartbeatInterval, DefaultHeartbeatInterval)
 }
 
 // Config is the Alertmanager configuration file (the fields we use).

@@ -13,6 +13,7 @@ import (
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/cnplatform/platform/components/contract"
 	"github.com/cnplatform/platform/components/helmrelease"
 	"github.com/cnplatform/platform/components/namespace"
 )
@@ -151,25 +152,17 @@ var DefaultScrapeCIDRs = []string{"0.0.0.0/0"}
 // component's name.
 const typeToken = "platform:monitoring:Monitoring"
 
-// setDefault sets *dst to v when it holds its type's zero value.
-func setDefault[T comparable](dst *T, v T) {
-	var zero T
-	if *dst == zero {
-		*dst = v
-	}
-}
-
 // withDefaults returns a copy of a with every default applied.
 func (a Args) withDefaults() Args {
-	setDefault(&a.Namespace, DefaultNamespace)
-	setDefault(&a.NodeExporterNamespace, DefaultNodeExporterNamespace)
-	setDefault(&a.Prometheus.Replicas, DefaultPrometheusReplicas)
-	setDefault(&a.Prometheus.Retention, DefaultRetention)
-	setDefault(&a.Prometheus.VolumeSizeGiB, DefaultPrometheusVolumeGiB)
-	setDefault(&a.Prometheus.ExpectedSeries, DefaultExpectedSeries)
-	setDefault(&a.Prometheus.ScrapeInterval, DefaultScrapeInterval)
-	setDefault(&a.Alertmanager.Replicas, DefaultAlertmanagerReplicas)
-	setDefault(&a.Alertmanager.VolumeSizeGiB, DefaultAlertmanagerVolumeGiB)
+	contract.SetDefault(&a.Namespace, DefaultNamespace)
+	contract.SetDefault(&a.NodeExporterNamespace, DefaultNodeExporterNamespace)
+	contract.SetDefault(&a.Prometheus.Replicas, DefaultPrometheusReplicas)
+	contract.SetDefault(&a.Prometheus.Retention, DefaultRetention)
+	contract.SetDefault(&a.Prometheus.VolumeSizeGiB, DefaultPrometheusVolumeGiB)
+	contract.SetDefault(&a.Prometheus.ExpectedSeries, DefaultExpectedSeries)
+	contract.SetDefault(&a.Prometheus.ScrapeInterval, DefaultScrapeInterval)
+	contract.SetDefault(&a.Alertmanager.Replicas, DefaultAlertmanagerReplicas)
+	contract.SetDefault(&a.Alertmanager.VolumeSizeGiB, DefaultAlertmanagerVolumeGiB)
 	a.Routing.Slack = a.Secrets.SlackWebhookURL != nil
 	a.Routing.PagerDuty = a.Secrets.PagerDutyRoutingKey != nil
 	a.Routing.Webhook = a.Secrets.WebhookURL != nil
@@ -227,11 +220,11 @@ func (a Args) validate() error {
 	}
 	p = append(p, a.Rules.validate()...)
 	sort.Strings(p)
-	errs := make([]error, len(p))
-	for i, m := range p {
-		errs[i] = errors.New(m)
+	var errs contract.Problems
+	for _, m := range p {
+		errs = append(errs, errors.New(m))
 	}
-	return errors.Join(errs...)
+	return errs.Err()
 }
 
 // NewMonitoring installs the monitoring stack. Pass the cluster's Kubernetes

@@ -2,6 +2,7 @@ package monitoring
 
 import (
 	"fmt"
+	"github.com/cnplatform/platform/components/contract"
 	"math"
 	"slices"
 	"strconv"
@@ -64,16 +65,16 @@ const (
 )
 
 func (r *RuleArgs) defaults() {
-	setDefault(&r.RunbookBaseURL, DefaultRunbookBaseURL)
-	setDefault(&r.MonitoringNamespace, DefaultNamespace)
-	setDefault(&r.GatewayNamespace, DefaultGatewayNamespace)
-	setDefault(&r.LoggingNamespace, DefaultLoggingNamespace)
-	setDefault(&r.LogAgentJob, DefaultLogAgentJob)
-	setDefault(&r.LogAgentDaemonSet, DefaultLogAgentDaemonSet)
-	setDefault(&r.AvailabilityObjective, DefaultAvailabilityObjective)
-	setDefault(&r.LatencyObjective, DefaultLatencyObjective)
-	setDefault(&r.LatencyThresholdMs, DefaultLatencyThresholdMs)
-	setDefault(&r.ExpectedSeries, DefaultExpectedSeries)
+	contract.SetDefault(&r.RunbookBaseURL, DefaultRunbookBaseURL)
+	contract.SetDefault(&r.MonitoringNamespace, DefaultNamespace)
+	contract.SetDefault(&r.GatewayNamespace, DefaultGatewayNamespace)
+	contract.SetDefault(&r.LoggingNamespace, DefaultLoggingNamespace)
+	contract.SetDefault(&r.LogAgentJob, DefaultLogAgentJob)
+	contract.SetDefault(&r.LogAgentDaemonSet, DefaultLogAgentDaemonSet)
+	contract.SetDefault(&r.AvailabilityObjective, DefaultAvailabilityObjective)
+	contract.SetDefault(&r.LatencyObjective, DefaultLatencyObjective)
+	contract.SetDefault(&r.LatencyThresholdMs, DefaultLatencyThresholdMs)
+	contract.SetDefault(&r.ExpectedSeries, DefaultExpectedSeries)
 }
 
 func (r RuleArgs) validate() []string {

@@ -1,27 +1,23 @@
 package monitoring
 
 import (
-	"errors"
 	"regexp"
 	"strconv"
+
+	"github.com/cnplatform/platform/components/contract"
 )
 
 // The shapes of monitoring's fields, written once: Args.validate and the
 // stack configuration (stacks) both check with these.
 var (
-	durationPattern     = regexp.MustCompile(`^([0-9]+(ms|s|m|h|d|w|y))+$`)
-	durationPart        = regexp.MustCompile(`([0-9]+)(ms|s|m|h|d|w|y)`)
-	storageClassPattern = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$`)
+	duration     = contract.NewShape(`^([0-9]+(ms|s|m|h|d|w|y))+$`, "must be a Prometheus duration such as 15d, 12h or 30s")
+	durationPart = regexp.MustCompile(`([0-9]+)(ms|s|m|h|d|w|y)`)
+	storageClass = contract.NewShape(`^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$`, "must be a StorageClass name such as gp3")
 )
 
 // CheckDuration says whether s is a Prometheus duration (retention, scrape
 // and Alertmanager intervals).
-func CheckDuration(s string) error {
-	if !durationPattern.MatchString(s) {
-		return errors.New("must be a Prometheus duration such as 15d, 12h or 30s")
-	}
-	return nil
-}
+func CheckDuration(s string) error { return duration.Check(s) }
 
 // DurationSeconds is a Prometheus duration in seconds; 0 for anything
 // CheckDuration refuses.
@@ -40,9 +36,4 @@ func DurationSeconds(s string) float64 {
 
 // CheckStorageClass says whether s can name a StorageClass (a DNS
 // subdomain).
-func CheckStorageClass(s string) error {
-	if !storageClassPattern.MatchString(s) {
-		return errors.New("must be a StorageClass name such as gp3")
-	}
-	return nil
-}
+func CheckStorageClass(s string) error { return storageClass.Check(s) }

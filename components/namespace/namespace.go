@@ -7,6 +7,7 @@ package namespace
 import (
 	"errors"
 	"fmt"
+	"github.com/cnplatform/platform/components/contract"
 
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
@@ -55,15 +56,13 @@ type Namespace struct {
 
 // withDefaults returns a copy of a with every default applied.
 func (a Args) withDefaults() Args {
-	if a.PodSecurity == "" {
-		a.PodSecurity = DefaultPodSecurity
-	}
+	contract.SetDefault(&a.PodSecurity, DefaultPodSecurity)
 	return a
 }
 
 // validate returns every problem with defaulted Args, joined.
 func (a Args) validate() error {
-	var errs []error
+	var errs contract.Problems
 	if a.Name == "" {
 		errs = append(errs, errors.New("Name is required"))
 	} else if err := CheckName(a.Name); err != nil {
@@ -75,7 +74,7 @@ func (a Args) validate() error {
 	case a.PodSecurity != Restricted && a.PodSecurityReason == "":
 		errs = append(errs, fmt.Errorf("PodSecurity %s needs a PodSecurityReason", a.PodSecurity))
 	}
-	return errors.Join(errs...)
+	return errs.Err()
 }
 
 // New creates the namespace, its default-deny policy and DNS egress.

@@ -1,7 +1,6 @@
 package network
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
@@ -9,6 +8,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/cnplatform/platform/components/contract"
 	"github.com/cnplatform/platform/components/policydoc"
 )
 
@@ -81,19 +81,15 @@ type Network struct {
 
 // withDefaults returns a copy of a with every default applied.
 func (a Args) withDefaults() Args {
-	if a.NatGateways == "" {
-		a.NatGateways = DefaultNatGateways
-	}
-	if a.FlowLogRetentionDays == 0 {
-		a.FlowLogRetentionDays = DefaultFlowLogRetentionDays
-	}
+	contract.SetDefault(&a.NatGateways, DefaultNatGateways)
+	contract.SetDefault(&a.FlowLogRetentionDays, DefaultFlowLogRetentionDays)
 	return a
 }
 
 // validate returns every problem with defaulted Args, joined.
 func (a Args) validate() error {
-	var errs []error
-	add := func(format string, v ...any) { errs = append(errs, fmt.Errorf(format, v...)) }
+	var errs contract.Problems
+	add := errs.Add
 	n := len(a.AvailabilityZones)
 	if a.ClusterName == "" {
 		add("ClusterName is required")
@@ -113,7 +109,7 @@ func (a Args) validate() error {
 	if a.NatGateways != NatSingle && a.NatGateways != NatPerAZ {
 		add("NatGateways %q: must be %q or %q", a.NatGateways, NatSingle, NatPerAZ)
 	}
-	return errors.Join(errs...)
+	return errs.Err()
 }
 
 // tags returns the common tags plus Name and any extra tags.

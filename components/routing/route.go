@@ -1,7 +1,6 @@
 package routing
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
@@ -10,6 +9,7 @@ import (
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/cnplatform/platform/components/contract"
 	"github.com/cnplatform/platform/components/namespace"
 )
 
@@ -69,16 +69,14 @@ const routeTypeToken = "platform:routing:Route"
 
 // withDefaults returns a copy of a with every default applied.
 func (a RouteArgs) withDefaults() RouteArgs {
-	if a.PathPrefix == "" {
-		a.PathPrefix = DefaultPathPrefix
-	}
+	contract.SetDefault(&a.PathPrefix, DefaultPathPrefix)
 	return a
 }
 
 // validate returns every problem with defaulted RouteArgs, joined.
 func (a RouteArgs) validate() error {
-	var errs []error
-	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	var errs contract.Problems
+	add := errs.Add
 	if a.Gateway.Name == nil || a.Gateway.Namespace == nil {
 		add("Gateway Name and Namespace are required")
 	}
@@ -101,7 +99,7 @@ func (a RouteArgs) validate() error {
 	if !strings.HasPrefix(a.PathPrefix, "/") {
 		add("PathPrefix %q must start with /", a.PathPrefix)
 	}
-	return errors.Join(errs...)
+	return errs.Err()
 }
 
 // NewRoute declares an HTTPRoute from Host to Service:Port on the Gateway's

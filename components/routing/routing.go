@@ -1,7 +1,6 @@
 package routing
 
 import (
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/cnplatform/platform/components/cluster"
+	"github.com/cnplatform/platform/components/contract"
 	"github.com/cnplatform/platform/components/namespace"
 	"github.com/cnplatform/platform/components/podvalues"
 )
@@ -248,40 +248,24 @@ type Routing struct {
 // withDefaults returns a copy of a with every default applied.
 func (a Args) withDefaults() Args {
 	d := a
-	if d.Implementation == "" {
-		d.Implementation = DefaultImplementation
-	}
-	if d.GatewayClassName == "" {
-		d.GatewayClassName = DefaultGatewayClassName
-	}
-	if d.GatewayName == "" {
-		d.GatewayName = DefaultGatewayName
-	}
-	if d.GatewayNamespace == "" {
-		d.GatewayNamespace = DefaultGatewayNamespace
-	}
+	contract.SetDefault(&d.Implementation, DefaultImplementation)
+	contract.SetDefault(&d.GatewayClassName, DefaultGatewayClassName)
+	contract.SetDefault(&d.GatewayName, DefaultGatewayName)
+	contract.SetDefault(&d.GatewayNamespace, DefaultGatewayNamespace)
 	if d.TLS.Mode == "" {
 		d.TLS.Mode = TLSSelfSigned
 		if d.AWS != nil {
 			d.TLS.Mode = TLSACME
 		}
 	}
-	if d.TLS.ACMEServer == "" {
-		d.TLS.ACMEServer = DefaultACMEServer
-	}
-	if d.TLS.CertManager == "" {
-		d.TLS.CertManager = DefaultCertManager
-	}
-	if d.ProxyReplicas == 0 {
-		d.ProxyReplicas = DefaultProxyReplicas
-	}
+	contract.SetDefault(&d.TLS.ACMEServer, DefaultACMEServer)
+	contract.SetDefault(&d.TLS.CertManager, DefaultCertManager)
+	contract.SetDefault(&d.ProxyReplicas, DefaultProxyReplicas)
 	if d.ProxyResources == nil {
 		res := DefaultProxyResources
 		d.ProxyResources = &res
 	}
-	if d.MonitoringNamespace == "" {
-		d.MonitoringNamespace = DefaultMonitoringNamespace
-	}
+	contract.SetDefault(&d.MonitoringNamespace, DefaultMonitoringNamespace)
 	if d.APIServer == nil {
 		anyAPI := namespace.AnyAPIServer(DefaultAPIServerPort)
 		d.APIServer = &anyAPI
@@ -323,8 +307,8 @@ func (a *Args) sizing() Sizing {
 
 // validate returns every problem with a defaulted Args.
 func (a Args) validate() error {
-	var errs []error
-	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	var errs contract.Problems
+	add := errs.Add
 	if err := CheckDomain(a.Domain); err != nil {
 		add("Domain %q: %v", a.Domain, err)
 	}
@@ -379,7 +363,7 @@ func (a Args) validate() error {
 			add("AWS DNSPolicy %q must be %s or %s", aws.DNSPolicy, DNSPolicySync, DNSPolicyUpsertOnly)
 		}
 	}
-	return errors.Join(errs...)
+	return errs.Err()
 }
 
 // NewRouting builds the edge: the implementation's controller and proxies,

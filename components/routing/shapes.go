@@ -5,14 +5,16 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/cnplatform/platform/components/contract"
 	"github.com/cnplatform/platform/components/namespace"
 )
 
 // The shapes of routing's fields, written once: Args.validate and the
 // stack configuration (stacks) both check with these.
 var (
-	zoneIDPattern = regexp.MustCompile(`^Z[A-Z0-9]{1,31}$`)
-	acmARNPattern = regexp.MustCompile(`^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate/[0-9a-f-]{36}$`)
+	hostedZoneID = contract.NewShape(`^Z[A-Z0-9]{1,31}$`, "must be a Route53 hosted zone id such as Z0123456789ABCDEFGHIJ")
+	acmARN       = contract.NewShape(`^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate/[0-9a-f-]{36}$`,
+		"must be an ACM certificate ARN such as arn:aws:acm:eu-west-1:111122223333:certificate/<uuid>")
 	// tldPattern: a top-level domain is letters only.
 	tldPattern = regexp.MustCompile(`^[a-z]{2,63}$`)
 )
@@ -34,19 +36,8 @@ func CheckDomain(s string) error {
 
 // CheckHostedZoneID says whether s has the shape of a Route53 hosted zone
 // id.
-func CheckHostedZoneID(s string) error {
-	if !zoneIDPattern.MatchString(s) {
-		return errors.New("must be a Route53 hosted zone id such as Z0123456789ABCDEFGHIJ")
-	}
-	return nil
-}
+func CheckHostedZoneID(s string) error { return hostedZoneID.Check(s) }
 
 // CertificateRegion returns the region of ACM certificate ARN s, or an
 // error saying what such an ARN looks like.
-func CertificateRegion(s string) (string, error) {
-	m := acmARNPattern.FindStringSubmatch(s)
-	if m == nil {
-		return "", errors.New("must be an ACM certificate ARN such as arn:aws:acm:eu-west-1:111122223333:certificate/<uuid>")
-	}
-	return m[1], nil
-}
+func CertificateRegion(s string) (string, error) { return acmARN.Submatch(s) }
