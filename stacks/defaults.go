@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/cnplatform/platform/components/cluster"
+	"github.com/cnplatform/platform/components/namespace"
 	"github.com/cnplatform/platform/components/routing"
 )
 
@@ -58,7 +59,7 @@ var Defaults = map[Environment]EnvironmentDefaults{
 		PrometheusReplicas: 1, AlertmanagerReplicas: 1, PrometheusVolumeGiB: 10, ExpectedActiveSeries: 200000,
 		Retention: "3d", StorageClass: "gp3",
 		ProxyReplicas: 1, AccessLogRetentionDays: 7, TLSMode: routing.TLSACME,
-		ExternalDNSPolicy: routing.DNSPolicySync, APIServerPort: 443,
+		ExternalDNSPolicy: routing.DNSPolicySync, APIServerPort: namespace.APIServerPort,
 	},
 	Staging: {
 		NatGateways:             NatPerAZ,
@@ -73,7 +74,7 @@ var Defaults = map[Environment]EnvironmentDefaults{
 		PrometheusReplicas: 2, AlertmanagerReplicas: 3, PrometheusVolumeGiB: 30, ExpectedActiveSeries: 500000,
 		Retention: "7d", StorageClass: "gp3",
 		ProxyReplicas: 2, AccessLogRetentionDays: 30, TLSMode: routing.TLSACME,
-		ExternalDNSPolicy: routing.DNSPolicySync, APIServerPort: 443,
+		ExternalDNSPolicy: routing.DNSPolicySync, APIServerPort: namespace.APIServerPort,
 	},
 	Prod: {
 		NatGateways:          NatPerAZ,
@@ -92,7 +93,7 @@ var Defaults = map[Environment]EnvironmentDefaults{
 		Retention: "15d", StorageClass: "gp3",
 		// One proxy per AZ; upsert-only: prod's external-dns never deletes a record.
 		ProxyReplicas: 3, AccessLogRetentionDays: 90, TLSMode: routing.TLSACME,
-		ExternalDNSPolicy: routing.DNSPolicyUpsertOnly, APIServerPort: 443,
+		ExternalDNSPolicy: routing.DNSPolicyUpsertOnly, APIServerPort: namespace.APIServerPort,
 	},
 	// local: an existing cluster (kind); no network, cluster or AWS side.
 	Local: {

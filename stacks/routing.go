@@ -9,6 +9,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/cnplatform/platform/components/contract"
+	"github.com/cnplatform/platform/components/namespace"
 	"github.com/cnplatform/platform/components/routing"
 )
 
@@ -166,7 +167,7 @@ func validateRouting(p *problems, c *Config) {
 	switch {
 	case rc.APIServerPort < 1 || rc.APIServerPort > 65535:
 		p.add(key("apiServerPort"), rc.APIServerPort, "must be a TCP port (1-65535)")
-	case cloud && rc.APIServerPort != 443:
+	case cloud && rc.APIServerPort != namespace.APIServerPort:
 		p.add(key("apiServerPort"), rc.APIServerPort, "EKS serves the API on 443; only local may set another port")
 	}
 }

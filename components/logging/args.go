@@ -43,8 +43,8 @@ const IngestUser = "ingest"
 
 // Defaults.
 const (
-	DefaultNamespace            = "logging"
-	DefaultMonitoringNamespace  = "monitoring"
+	DefaultNamespace            = namespace.DefaultLogging
+	DefaultMonitoringNamespace  = namespace.DefaultMonitoring
 	DefaultLogRateKiBPerSecond  = 512 // 0.5 MB/s per node: a busy node
 	DefaultOutageMinutes        = 60
 	DefaultFluentBitMemoryMiB   = 100
@@ -59,10 +59,6 @@ const (
 	// what one `storage.max_chunks_up` slot costs in memory.
 	chunkMiB = 2
 )
-
-// DefaultAPIServerPort is the port of the API server rule unless
-// Args.APIServer says otherwise (any address).
-const DefaultAPIServerPort = 443
 
 // typeToken is the component's Pulumi type; errors name it with the
 // component's name.
@@ -128,7 +124,7 @@ type Args struct {
 	// ServiceMonitor. Default nil: none (the CRD does not exist).
 	Monitoring *MonitoringArgs
 	// APIServer is where the agent reads pod metadata from (the platform's
-	// one API-server rule). Default any address on 443
+	// one API-server rule). Default any address on namespace.APIServerPort
 	// (namespace.AnyAPIServer); on EKS pass namespace.EKSAPIServer.
 	APIServer *namespace.APIServer
 	// PriorityClassName of the agent pods. Default
@@ -161,7 +157,7 @@ func (a Args) withDefaults() Args {
 		}
 	}
 	if out.APIServer == nil {
-		anyAPI := namespace.AnyAPIServer(DefaultAPIServerPort)
+		anyAPI := namespace.AnyAPIServer(namespace.APIServerPort)
 		out.APIServer = &anyAPI
 	}
 	contract.SetDefault(&out.PriorityClassName, DefaultPriorityClassName)

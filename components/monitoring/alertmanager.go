@@ -1,10 +1,11 @@
 package monitoring
 
 import (
-	"github.com/cnplatform/platform/components/contract"
 	"path"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/cnplatform/platform/components/contract"
 )
 
 // Receiver names. Routing is the same in every environment; a receiver whose

@@ -133,7 +133,7 @@ type Monitoring struct {
 // Defaults of Args. Environments override several from the one table in
 // stacks (defaultsByEnvironment).
 const (
-	DefaultNamespace             = "monitoring"
+	DefaultNamespace             = namespace.DefaultMonitoring
 	DefaultNodeExporterNamespace = "monitoring-node-exporter"
 	DefaultPrometheusReplicas    = 1
 	DefaultRetention             = "10d"
@@ -172,7 +172,7 @@ func (a Args) withDefaults() Args {
 	a.Rules.ExpectedSeries = a.Prometheus.ExpectedSeries
 	a.Rules.defaults()
 	if a.APIServer == nil {
-		anyAPI := namespace.AnyAPIServer(443)
+		anyAPI := namespace.AnyAPIServer(namespace.APIServerPort)
 		a.APIServer = &anyAPI
 	}
 	if len(a.ScrapeCIDRs) == 0 {

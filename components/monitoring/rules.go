@@ -2,13 +2,16 @@ package monitoring
 
 import (
 	"fmt"
-	"github.com/cnplatform/platform/components/contract"
 	"math"
 	"slices"
 	"strconv"
 	"strings"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/cnplatform/platform/components/contract"
+	"github.com/cnplatform/platform/components/logging"
+	"github.com/cnplatform/platform/components/namespace"
 )
 
 // Severities. critical pages, warning goes to chat, info is only visible in
@@ -55,10 +58,10 @@ type RuleArgs struct {
 // Defaults of RuleArgs.
 const (
 	DefaultRunbookBaseURL        = "https://github.com/cnplatform/platform/blob/main/docs/monitoring.md#"
-	DefaultGatewayNamespace      = "envoy-gateway-system"
-	DefaultLoggingNamespace      = "logging"
-	DefaultLogAgentJob           = "fluent-bit"
-	DefaultLogAgentDaemonSet     = "fluent-bit"
+	DefaultGatewayNamespace      = namespace.EnvoyGateway
+	DefaultLoggingNamespace      = namespace.DefaultLogging
+	DefaultLogAgentJob           = logging.FluentBit
+	DefaultLogAgentDaemonSet     = logging.FluentBit
 	DefaultAvailabilityObjective = 0.999
 	DefaultLatencyObjective      = 0.99
 	DefaultLatencyThresholdMs    = 500

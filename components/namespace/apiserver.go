@@ -42,16 +42,20 @@ func EKSAPIServer(serviceCIDR, vpcCIDR string) (APIServer, error) {
 	}
 	return APIServer{
 		CIDRs:              []string{svc.String() + "/32", vpcCIDR},
-		Ports:              []int{443},
+		Ports:              []int{APIServerPort},
 		WebhookSourceCIDRs: []string{vpcCIDR},
 	}, nil
 }
 
+// APIServerPort is the port the Kubernetes API is served on behind the
+// `kubernetes` Service, and EKS's; a local cluster may add its own.
+const APIServerPort = 443
+
 // AnyAPIServer is the rule when the API server's addresses are not known
 // (local: any cluster a kubeconfig reaches): any address on the API ports.
 func AnyAPIServer(port int) APIServer {
-	ports := []int{443}
-	if port != 443 {
+	ports := []int{APIServerPort}
+	if port != APIServerPort {
 		ports = append(ports, port)
 	}
 	return APIServer{CIDRs: []string{"0.0.0.0/0"}, Ports: ports, WebhookSourceCIDRs: []string{"0.0.0.0/0"}}

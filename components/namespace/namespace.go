@@ -7,12 +7,13 @@ package namespace
 import (
 	"errors"
 	"fmt"
-	"github.com/cnplatform/platform/components/contract"
 
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/cnplatform/platform/components/contract"
 )
 
 // Pod Security Standards levels.
@@ -20,6 +21,16 @@ const (
 	Restricted = "restricted"
 	Baseline   = "baseline"
 	Privileged = "privileged"
+)
+
+// The namespaces of the platform's layers, unless their Args say
+// otherwise: the layers find each other here (monitoring scrapes the log
+// agent, its rules watch it).
+const (
+	DefaultMonitoring = "monitoring"
+	DefaultLogging    = "logging"
+	// EnvoyGateway is where Envoy Gateway runs the gateway's proxies.
+	EnvoyGateway = "envoy-gateway-system"
 )
 
 // DefaultPodSecurity is the level a namespace enforces unless Args says

@@ -18,7 +18,7 @@ const ImplementationEnvoyGateway = "envoy-gateway"
 
 // EnvoyGatewayNamespace runs the controller and, by Envoy Gateway's design,
 // the proxies of every Gateway of its classes.
-const EnvoyGatewayNamespace = "envoy-gateway-system"
+const EnvoyGatewayNamespace = namespace.EnvoyGateway
 
 const (
 	envoyGatewayRelease = "envoy-gateway"

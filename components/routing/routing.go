@@ -51,13 +51,13 @@ const (
 	DefaultGatewayName            = "platform"
 	DefaultGatewayNamespace       = "gateway"
 	DefaultProxyReplicas          = 1
-	DefaultMonitoringNamespace    = "monitoring"
+	DefaultMonitoringNamespace    = namespace.DefaultMonitoring
 	DefaultACMEServer             = LetsEncryptProduction
 	DefaultCertManager            = CertManagerInstall
 	DefaultPartition              = "aws"
 	DefaultDNSPolicy              = DNSPolicySync
 	DefaultAccessLogRetentionDays = 30
-	DefaultAPIServerPort          = 443
+	DefaultAPIServerPort          = namespace.APIServerPort
 )
 
 // DefaultProxyResources of each gateway proxy.
