@@ -13,6 +13,7 @@ import (
 	"github.com/cnplatform/platform/components/cluster"
 	"github.com/cnplatform/platform/components/logging"
 	"github.com/cnplatform/platform/components/monitoring"
+	"github.com/cnplatform/platform/components/network"
 	"github.com/cnplatform/platform/components/routing"
 )
 
@@ -41,6 +42,8 @@ func generatedDocs() []generatedDoc {
 		{"docs/monitoring.md", "monitoring-defaults", monitoringTable()},
 		{"docs/routing.md", "routing-keys", routingTable()},
 		{"docs/monitoring.md", "monitoring-keys", monitoringKeysTable()},
+		{"docs/foundation.md", "network-args", networkArgsTable()},
+		{"docs/foundation.md", "cluster-args", clusterArgsTable()},
 	}
 }
 
@@ -339,4 +342,49 @@ func monitoringKeysTable() string {
 		fmt.Fprintf(&b, "| %s | %s | %s |\n", r[0], r[1], r[2])
 	}
 	return b.String()
+}
+
+// argsTable is a component's Args reference: field, default, meaning.
+func argsTable(rows [][3]string) string {
+	var b strings.Builder
+	b.WriteString("| Args field | default | meaning |\n|---|---|---|\n")
+	for _, r := range rows {
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", r[0], r[1], r[2])
+	}
+	return b.String()
+}
+
+func networkArgsTable() string {
+	return argsTable([][3]string{
+		{"`ClusterName`", "required", "used in the `kubernetes.io/cluster/<name>: shared` discovery tags"},
+		{"`AvailabilityZones`", "required, 2+", "AZs, in order; no lookup"},
+		{"`VpcCIDR`", "required", "the VPC block"},
+		{"`PrivateSubnetCIDRs`, `PublicSubnetCIDRs`", "required, one per AZ", "`stacks.SplitVPC` derives them from the VPC block"},
+		{"`NatGateways`", code(network.DefaultNatGateways), "`perAz` (egress survives an AZ) or `single` (one gateway in the first AZ)"},
+		{"`FlowLogRetentionDays`", strconv.Itoa(network.DefaultFlowLogRetentionDays), "retention of `/aws/vpc/<cluster>/flow-logs`"},
+		{"`Tags`", "none", "added to every resource beside `Name`"},
+		{"`Protect`", "false", "protects the VPC and the flow-log group"},
+	})
+}
+
+func clusterArgsTable() string {
+	return argsTable([][3]string{
+		{"`Name`", "required", "the EKS cluster name (`cluster.CheckName`: 1-40 characters)"},
+		{"`KubernetesVersion`", fmt.Sprintf("`cluster.DefaultKubernetesVersion` (%s)", cluster.DefaultKubernetesVersion), "a key of `cluster.KubernetesVersions` (versions in standard support, with pinned add-on versions)"},
+		{"`Region`", "required", "written into the kubeconfig's `aws eks get-token`"},
+		{"`Subnets`", "required, 2+", "`[]ZoneSubnet{Zone, ID}`: private subnets; one node group each"},
+		{"`EndpointPublicAccess`, `PublicAccessCIDRs`", "off, none", "the private endpoint is always on; CIDRs required when public"},
+		{"`AdminRoleARNs`, `ViewerRoleARNs`", "none", "access entries with AmazonEKSClusterAdminPolicy / AmazonEKSViewPolicy"},
+		{"`LogRetentionDays`", strconv.Itoa(cluster.DefaultLogRetentionDays), "retention of `/aws/eks/<name>/cluster`"},
+		{"`Nodes`", "`NodeArgs`: the `Nodes.` rows", "shape of each per-AZ managed node group"},
+		{"`DependsOn`", "none", "resources nodes wait for (`network.EgressRoutes`)"},
+		{"`Tags`", "none", "added to every AWS resource"},
+		{"`Protect`", "false", "protects the cluster, its KMS key (30-day window), log group, node groups"},
+		{"`Nodes.InstanceTypes`", list([]string{cluster.DefaultInstanceType}), "one architecture; Graviton types get the arm64 AL2023 image"},
+		{"`Nodes.CapacityType`", code(cluster.DefaultCapacityType), "or `SPOT`"},
+		{"`Nodes.MinSize` / `DesiredSize` / `MaxSize`", fmt.Sprintf("%d / %d / %d", cluster.DefaultMinSize, cluster.DefaultDesiredSize, cluster.DefaultMaxSize), "per AZ, when all three are unset"},
+		{"`Nodes.DiskSizeGiB`", strconv.Itoa(cluster.DefaultDiskSizeGiB), "encrypted gp3 root volume"},
+		{"`Nodes.MaxUnavailable`", strconv.Itoa(cluster.DefaultMaxUnavailable), "per node group during updates"},
+		{"`Nodes.Labels`, `Nodes.Taints`", "none", "on every node"},
+	})
 }
