@@ -72,8 +72,6 @@ type loggingKey struct {
 // loggingField is the key of a field of platform:logging.
 func loggingField(field string) string { return Key("logging") + "." + field }
 
-var logMemoryRangeByAgent = map[string][2]int{logging.FluentBit: {32, 1024}, logging.Fluentd: {128, 4096}}
-
 // loadLogging reads `platform:logging` and the ingest token.
 func loadLogging(r *reader, c *Config) {
 	l := &c.Logging
@@ -163,7 +161,7 @@ func validateLogging(p *problems, c *Config) {
 				disk, disk*1024/4)
 		}
 	}
-	if r, ok := logMemoryRangeByAgent[l.Agent]; ok && (l.MemoryLimitMiB < r[0] || l.MemoryLimitMiB > r[1]) {
+	if r, ok := logging.MemoryLimitRangeMiB[l.Agent]; ok && (l.MemoryLimitMiB < r[0] || l.MemoryLimitMiB > r[1]) {
 		p.add(loggingField("memoryLimitMiB"), l.MemoryLimitMiB, "must be between %d and %d MiB for %s", r[0], r[1], l.Agent)
 	}
 	if !l.Enabled {

@@ -155,11 +155,11 @@ func validateMonitoring(p *problems, c *Config) {
 	if c.Environment == Prod {
 		minProm, minAM = 2, 3
 	}
-	if pr.Replicas < minProm || pr.Replicas > 5 {
-		p.add(pk("replicas"), pr.Replicas, "must be between %d and 5 in %s (prod runs 2+ for high availability)", minProm, c.Environment)
+	if pr.Replicas < minProm || pr.Replicas > monitoring.MaxReplicas {
+		p.add(pk("replicas"), pr.Replicas, "must be between %d and %d in %s (prod runs 2+ for high availability)", minProm, monitoring.MaxReplicas, c.Environment)
 	}
-	if am.Replicas < minAM || am.Replicas > 5 {
-		p.add(ak("replicas"), am.Replicas, "must be between %d and 5 in %s (prod runs 3 so a zone loss keeps a quorum)", minAM, c.Environment)
+	if am.Replicas < minAM || am.Replicas > monitoring.MaxReplicas {
+		p.add(ak("replicas"), am.Replicas, "must be between %d and %d in %s (prod runs 3 so a zone loss keeps a quorum)", minAM, monitoring.MaxReplicas, c.Environment)
 	}
 	durations := []struct{ key, value string }{
 		{pk("retention"), pr.Retention}, {pk("scrapeInterval"), pr.ScrapeInterval},
@@ -178,8 +178,8 @@ func validateMonitoring(p *problems, c *Config) {
 	if am.VolumeSizeGiB < 1 || am.VolumeSizeGiB > 100 {
 		p.add(ak("volumeSizeGiB"), am.VolumeSizeGiB, "must be between 1 and 100 GiB")
 	}
-	if pr.ExpectedActiveSeries < 1000 || pr.ExpectedActiveSeries > 20000000 {
-		p.add(pk("expectedActiveSeries"), pr.ExpectedActiveSeries, "must be between 1000 and 20000000 (one Prometheus beyond that needs sharding)")
+	if pr.ExpectedActiveSeries < monitoring.MinExpectedSeries || pr.ExpectedActiveSeries > monitoring.MaxExpectedSeries {
+		p.add(pk("expectedActiveSeries"), pr.ExpectedActiveSeries, "must be between %d and %d (one Prometheus beyond that needs sharding)", monitoring.MinExpectedSeries, monitoring.MaxExpectedSeries)
 	}
 	if durationsOK && pr.VolumeSizeGiB >= 5 && pr.ExpectedActiveSeries >= 1000 {
 		interval := int(monitoring.DurationSeconds(pr.ScrapeInterval))

@@ -226,8 +226,8 @@ func loggingTable() string {
 		{code("bufferMiB"), buffer, fmt.Sprintf("default `outageMinutes x 60 x rateKiBPerNode / 1024 x %.1f` MiB, rounded up (a line takes %.1f times its file size in the buffer, measured: see below); at least one minute of logs; at most a quarter of `nodes.diskSizeGiB`",
 			float64(logging.BufferBytesPerLine)/logging.SizingLineBytes, float64(logging.BufferBytesPerLine)/logging.SizingLineBytes)},
 		{code("memoryLimitMiB"), same(strconv.Itoa(logging.DefaultFluentBitMemoryMiB)), fmt.Sprintf("%d for fluentd; allowed %d-%d (fluent-bit), %d-%d (fluentd)",
-			logging.DefaultFluentdMemoryMiB, logMemoryRangeByAgent[logging.FluentBit][0], logMemoryRangeByAgent[logging.FluentBit][1],
-			logMemoryRangeByAgent[logging.Fluentd][0], logMemoryRangeByAgent[logging.Fluentd][1])},
+			logging.DefaultFluentdMemoryMiB, logging.MemoryLimitRangeMiB[logging.FluentBit][0], logging.MemoryLimitRangeMiB[logging.FluentBit][1],
+			logging.MemoryLimitRangeMiB[logging.Fluentd][0], logging.MemoryLimitRangeMiB[logging.Fluentd][1])},
 		{code("excludeNamespaces"), exclude, "their log files are never read"},
 	})
 }

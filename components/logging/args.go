@@ -22,6 +22,10 @@ const (
 	Fluentd = "fluentd"
 )
 
+// MemoryLimitRangeMiB is the memory limit each agent may be given, in MiB;
+// the stack configuration applies the same range.
+var MemoryLimitRangeMiB = map[string][2]int{FluentBit: {32, 1024}, Fluentd: {128, 4096}}
+
 // Agents lists the allowed values of Args.Agent.
 var Agents = []string{FluentBit, Fluentd}
 
@@ -262,12 +266,8 @@ func (a Args) validate() error {
 		// /var/log is mounted read-only; the buffer must live elsewhere.
 		add("BufferHostPath %q must be an absolute path outside /var/log", a.BufferHostPath)
 	}
-	minMemory := 32
-	if a.Agent == Fluentd {
-		minMemory = 128
-	}
-	if a.MemoryLimitMiB < minMemory {
-		add("MemoryLimitMiB %d is below the %d MiB %s needs", a.MemoryLimitMiB, minMemory, a.Agent)
+	if r, ok := MemoryLimitRangeMiB[a.Agent]; ok && (a.MemoryLimitMiB < r[0] || a.MemoryLimitMiB > r[1]) {
+		add("MemoryLimitMiB %d must be between %d and %d MiB for %s", a.MemoryLimitMiB, r[0], r[1], a.Agent)
 	}
 	if a.MemoryRequestMiB > a.MemoryLimitMiB || a.MemoryRequestMiB < 1 {
 		add("MemoryRequestMiB %d must be between 1 and MemoryLimitMiB (%d)", a.MemoryRequestMiB, a.MemoryLimitMiB)

@@ -144,6 +144,16 @@ const (
 	DefaultAlertmanagerVolumeGiB = 2
 )
 
+// Limits of Args, which the stack configuration applies too.
+const (
+	// MaxReplicas of Prometheus and of Alertmanager.
+	MaxReplicas = 5
+	// MinExpectedSeries and MaxExpectedSeries bound the series one
+	// Prometheus is sized for; beyond the maximum it needs sharding.
+	MinExpectedSeries = 1000
+	MaxExpectedSeries = 20000000
+)
+
 // DefaultScrapeCIDRs are the node addresses Prometheus may scrape unless
 // told: any (the VPC block is set on EKS).
 var DefaultScrapeCIDRs = []string{"0.0.0.0/0"}
@@ -195,11 +205,11 @@ func (a Args) validate() error {
 	if a.ClusterName == "" || a.Environment == "" {
 		p = append(p, "ClusterName and Environment are required (external labels)")
 	}
-	if a.Prometheus.Replicas < 1 || a.Prometheus.Replicas > 5 {
-		p = append(p, fmt.Sprintf("Prometheus.Replicas %d must be between 1 and 5", a.Prometheus.Replicas))
+	if a.Prometheus.Replicas < 1 || a.Prometheus.Replicas > MaxReplicas {
+		p = append(p, fmt.Sprintf("Prometheus.Replicas %d must be between 1 and %d", a.Prometheus.Replicas, MaxReplicas))
 	}
-	if a.Alertmanager.Replicas < 1 || a.Alertmanager.Replicas > 5 {
-		p = append(p, fmt.Sprintf("Alertmanager.Replicas %d must be between 1 and 5", a.Alertmanager.Replicas))
+	if a.Alertmanager.Replicas < 1 || a.Alertmanager.Replicas > MaxReplicas {
+		p = append(p, fmt.Sprintf("Alertmanager.Replicas %d must be between 1 and %d", a.Alertmanager.Replicas, MaxReplicas))
 	}
 	for field, v := range map[string]string{"Prometheus.Retention": a.Prometheus.Retention, "Prometheus.ScrapeInterval": a.Prometheus.ScrapeInterval,
 		"Routing.GroupWait": a.Routing.GroupWait, "Routing.GroupInterval": a.Routing.GroupInterval,
@@ -215,8 +225,9 @@ func (a Args) validate() error {
 	if err := CheckStorageClass(a.StorageClass); a.StorageClass != "" && err != nil {
 		p = append(p, fmt.Sprintf("StorageClass %q: %v", a.StorageClass, err))
 	}
-	if a.Prometheus.ExpectedSeries < 1000 {
-		p = append(p, fmt.Sprintf("Prometheus.ExpectedSeries %d must be at least 1000", a.Prometheus.ExpectedSeries))
+	if a.Prometheus.ExpectedSeries < MinExpectedSeries || a.Prometheus.ExpectedSeries > MaxExpectedSeries {
+		p = append(p, fmt.Sprintf("Prometheus.ExpectedSeries %d must be between %d and %d (one Prometheus beyond that needs sharding)",
+			a.Prometheus.ExpectedSeries, MinExpectedSeries, MaxExpectedSeries))
 	}
 	p = append(p, a.Rules.validate()...)
 	sort.Strings(p)
