@@ -6,6 +6,7 @@ import (
 
 	"github.com/cnplatform/platform/components/cluster"
 	"github.com/cnplatform/platform/components/namespace"
+	"github.com/cnplatform/platform/components/network"
 )
 
 // Namespace is the Pulumi config namespace of this project: every key is
@@ -27,16 +28,16 @@ const (
 // Environments lists the allowed values of platform:environment.
 var Environments = []Environment{Dev, Staging, Prod, Local}
 
-// NAT gateway strategies.
+// NAT gateway strategies (network.NatSingle, network.NatPerAZ).
 const (
-	NatSingle = "single" // one NAT gateway for the whole VPC: cheap, one AZ is a single point of failure for egress
-	NatPerAZ  = "perAz"  // one NAT gateway per AZ: egress survives the loss of any AZ
+	NatSingle = network.NatSingle
+	NatPerAZ  = network.NatPerAZ
 )
 
-// Capacity types of managed node groups.
+// Capacity types of managed node groups (cluster.OnDemand, cluster.Spot).
 const (
-	OnDemand = "ON_DEMAND"
-	Spot     = "SPOT"
+	OnDemand = cluster.OnDemand
+	Spot     = cluster.Spot
 )
 
 // Config is the whole typed configuration of one stack. It is read once from

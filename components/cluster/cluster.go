@@ -49,12 +49,18 @@ var NodeRoleManagedPolicies = []string{workerPolicyARN, ecrPullPolicyARN}
 const (
 	DefaultLogRetentionDays = 90
 	DefaultInstanceType     = "m5.large"
-	DefaultCapacityType     = "ON_DEMAND"
+	DefaultCapacityType     = OnDemand
 	DefaultMinSize          = 1
 	DefaultDesiredSize      = 1
 	DefaultMaxSize          = 3
 	DefaultDiskSizeGiB      = 50
 	DefaultMaxUnavailable   = 1
+)
+
+// Capacity types of the node groups (NodeArgs.CapacityType).
+const (
+	OnDemand = "ON_DEMAND"
+	Spot     = "SPOT"
 )
 
 // typeToken is the component's Pulumi type; errors name it with the
@@ -226,6 +232,9 @@ func (a Args) validate() error {
 		if err := CheckInstanceType(t); err != nil {
 			add("Nodes.InstanceTypes %q: %v", t, err)
 		}
+	}
+	if a.Nodes.CapacityType != OnDemand && a.Nodes.CapacityType != Spot {
+		add("Nodes.CapacityType %q: must be %s or %s", a.Nodes.CapacityType, OnDemand, Spot)
 	}
 	arch := Architecture(a.Nodes.InstanceTypes[0])
 	for _, t := range a.Nodes.InstanceTypes {

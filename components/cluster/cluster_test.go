@@ -70,6 +70,7 @@ func TestRejectsBadArgs(t *testing.T) {
 		"unsupported version": func(a *cluster.Args) { a.KubernetesVersion = "1.20" },
 		"public without CIDR": func(a *cluster.Args) { a.EndpointPublicAccess = true },
 		"mixed architectures": func(a *cluster.Args) { a.Nodes.InstanceTypes = []string{"m5.large", "m7g.large"} },
+		"unknown capacity":    func(a *cluster.Args) { a.Nodes.CapacityType = "RESERVED" },
 	}
 	for name, mutate := range cases {
 		t.Run(name, func(t *testing.T) {
