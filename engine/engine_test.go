@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/cnplatform/platform/stacks"
+	"github.com/cnplatform/platform/validation"
 )
 
 // repoRoot holds Pulumi.yaml, the stack files and .tools.
@@ -24,13 +25,6 @@ const repoRoot = ".."
 // kubeContext is the only context of the test cluster's kubeconfig: the
 // value the test sets as platform:kubeconfigContext.
 const kubeContext = "engine-test"
-
-func chartsDir() string {
-	if d := os.Getenv("PLATFORM_CHARTS_DIR"); d != "" {
-		return d
-	}
-	return filepath.Join(repoRoot, "..", "shared", "charts")
-}
 
 // testDir is a fresh directory for a test's state and logs: under
 // $ENGINE_TEST_DIR when set (kept, to read the CLI logs), else removed
@@ -111,7 +105,7 @@ func TestLocalStackThroughTheEngine(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { assert.NoError(t, cluster.Stop()) })
 
-	charts, err := ServeCharts(chartsDir())
+	charts, err := ServeCharts(validation.ChartsDir(repoRoot))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = charts.Close() })
 
