@@ -24,10 +24,8 @@ bin="$root/.tools/bin"
 mkdir -p "$bin"
 export GOFLAGS="${GOFLAGS:-} -buildvcs=false"
 
-has_module() {
-  [ -x "$1" ] && go version -m "$1" 2>/dev/null |
-    awk -v m="$2" -v v="$3" '($1 == "mod" || $1 == "dep") && $2 == m && $3 == v { found = 1 } END { exit !found }'
-}
+# shellcheck source=scripts/lib.sh
+. "$root/scripts/lib.sh"
 step() { printf 'engine-tools: %s\n' "$*"; }
 
 # The CLI. The ldflag sets the version it reports, which the Automation API

@@ -37,12 +37,8 @@ crds="$root/.tools/crds"
 mkdir -p "$bin" "$crds"
 export GOFLAGS="${GOFLAGS:-} -buildvcs=false"
 
-# has_module BINARY MODULE VERSION: the binary embeds MODULE at VERSION
-# (as its main module or a dependency).
-has_module() {
-  [ -x "$1" ] && go version -m "$1" 2>/dev/null |
-    awk -v m="$2" -v v="$3" '($1 == "mod" || $1 == "dep") && $2 == m && $3 == v { found = 1 } END { exit !found }'
-}
+# shellcheck source=scripts/lib.sh
+. "$root/scripts/lib.sh"
 
 step() { printf 'kube-tools: %s\n' "$*"; }
 

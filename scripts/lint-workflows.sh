@@ -8,12 +8,13 @@ cd "$(dirname "$0")/.."
 
 version=v1.7.7 # shared/reference/toolchain.md: the version the Go proxy serves
 module=github.com/rhysd/actionlint
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
 bin="$PWD/.tools/bin"
 actionlint="$bin/actionlint"
 mkdir -p "$bin"
 
-if [ -x "$actionlint" ] && go version -m "$actionlint" 2>/dev/null |
-  awk -v m="$module" -v v="$version" '$1 == "mod" && $2 == m && $3 == v { found = 1 } END { exit !found }'; then
+if has_module "$actionlint" "$module" "$version"; then
   echo "lint-workflows: actionlint $version present"
 else
   echo "lint-workflows: installing actionlint $version"

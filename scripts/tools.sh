@@ -7,6 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
 bin="$PWD/.tools/bin"
 mkdir -p "$bin"
 
@@ -18,8 +20,7 @@ tools=(
 
 for entry in "${tools[@]}"; do
   IFS='|' read -r name pkg module version <<<"$entry"
-  if [ -x "$bin/$name" ] && go version -m "$bin/$name" 2>/dev/null |
-    awk -v m="$module" -v v="$version" '$1 == "mod" && $2 == m && $3 == v { found = 1 } END { exit !found }'; then
+  if has_module "$bin/$name" "$module" "$version"; then
     echo "tools: $name $version present"
     continue
   fi
