@@ -247,11 +247,7 @@ func (a Args) validate() error {
 }
 
 func (a *Args) awsTags(name string) pulumi.StringMap {
-	m := pulumi.StringMap{"Name": pulumi.String(name)}
-	for k, v := range a.Tags {
-		m[k] = pulumi.String(v)
-	}
-	return m
+	return contract.Tags(name, a.Tags)
 }
 
 // NewCluster builds the EKS cluster, its nodes and add-ons, in this order:
@@ -261,11 +257,8 @@ func (a *Args) awsTags(name string) pulumi.StringMap {
 // provider with the gp3 StorageClass.
 func NewCluster(ctx *pulumi.Context, name string, in *Args, opts ...pulumi.ResourceOption) (*Cluster, error) {
 	args := in.withDefaults()
-	if err := args.validate(); err != nil {
-		return nil, fmt.Errorf("%s %q: %w", typeToken, name, err)
-	}
 	c := &Cluster{tags: args.Tags}
-	if err := ctx.RegisterComponentResource(typeToken, name, c, opts...); err != nil {
+	if err := contract.Register(ctx, typeToken, name, args.validate(), c, opts...); err != nil {
 		return nil, err
 	}
 	b := &clusterBuild{ctx: ctx, name: name, args: &args, c: c,
@@ -308,7 +301,7 @@ func NewCluster(ctx *pulumi.Context, name string, in *Args, opts ...pulumi.Resou
 	}
 	c.Ready = append(postNode, storageClass)
 
-	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{
+	return contract.Finish(ctx, c, pulumi.Map{
 		"name":            c.Name,
 		"endpoint":        c.Endpoint,
 		"kubeconfig":      c.Kubeconfig,
@@ -316,10 +309,7 @@ func NewCluster(ctx *pulumi.Context, name string, in *Args, opts ...pulumi.Resou
 		"oidcProviderArn": c.OIDCProviderARN,
 		"secretsKeyArn":   c.SecretsKeyARN,
 		"nodeRoleArn":     c.NodeRoleARN,
-	}); err != nil {
-		return nil, err
-	}
-	return c, nil
+	})
 }
 
 // clusterBuild carries what every step of NewCluster needs.

@@ -3,12 +3,14 @@ package cluster
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/cnplatform/platform/components/contract"
 	"github.com/cnplatform/platform/components/policydoc"
 )
 
@@ -47,28 +49,26 @@ func TrustPolicy(providerARN, issuerURL, namespace, serviceAccount string) strin
 	}).JSON()
 }
 
+// workloadRoleTypeToken is WorkloadRole's Pulumi type.
+const workloadRoleTypeToken = "platform:cluster:WorkloadRole"
+
 // NewWorkloadRole gives another component an IAM role scoped to its service
 // account. It is a child of the cluster unless opts name another parent.
 func (c *Cluster) NewWorkloadRole(ctx *pulumi.Context, name string, args *WorkloadRoleArgs, opts ...pulumi.ResourceOption) (*WorkloadRole, error) {
+	var invalid error
 	if args.Namespace == "" || args.ServiceAccount == "" {
-		return nil, fmt.Errorf("workload role %q: Namespace and ServiceAccount are required", name)
+		invalid = errors.New("Namespace and ServiceAccount are required")
 	}
 	r := &WorkloadRole{}
 	opts = append([]pulumi.ResourceOption{pulumi.Parent(c)}, opts...)
-	if err := ctx.RegisterComponentResource("platform:cluster:WorkloadRole", name, r, opts...); err != nil {
+	if err := contract.Register(ctx, workloadRoleTypeToken, name, invalid, r, opts...); err != nil {
 		return nil, err
 	}
 	parent := pulumi.Parent(r)
 	trust := pulumi.All(c.oidcProvider.Arn, c.issuer).ApplyT(func(v []any) string {
 		return TrustPolicy(v[0].(string), v[1].(string), args.Namespace, args.ServiceAccount)
 	}).(pulumi.StringOutput)
-	tags := pulumi.StringMap{
-		"Name":                     pulumi.String(name),
-		"platform/service-account": pulumi.Sprintf("%s/%s", args.Namespace, args.ServiceAccount),
-	}
-	for k, v := range c.tags {
-		tags[k] = pulumi.String(v)
-	}
+	tags := contract.Tags(name, map[string]string{"platform/service-account": args.Namespace + "/" + args.ServiceAccount}, c.tags)
 	// The role's IAM name is its logical name plus a random suffix: keep
 	// it within IAM's limit however long the cluster name is.
 	physical := fitAutoName(name, maxRoleAutoName)
@@ -89,10 +89,7 @@ func (c *Cluster) NewWorkloadRole(ctx *pulumi.Context, name string, args *Worklo
 		}
 	}
 	r.RoleARN, r.RoleName = role.Arn, role.Name
-	if err := ctx.RegisterResourceOutputs(r, pulumi.Map{"roleArn": r.RoleARN}); err != nil {
-		return nil, err
-	}
-	return r, nil
+	return contract.Finish(ctx, r, pulumi.Map{"roleArn": r.RoleARN})
 }
 
 // maxRoleAutoName is the longest logical name an IAM role can have: the

@@ -1,8 +1,9 @@
-// Package contract holds the three pieces every component's Args uses, so
-// each component's defaulting and validation read the same way: SetDefault
-// for the one defaulting pass, Problems for a validate that reports every
-// problem at once, and Shape for a shape rule written once beside the
-// field it checks. It registers no component. docs/contributing.md
+// Package contract holds the pieces every component uses, so each
+// component's defaulting, validation and registration read the same way:
+// SetDefault for the one defaulting pass, Problems for a validate that
+// reports every problem at once, Shape for a shape rule written once beside
+// the field it checks, Register and Finish for a constructor's first and
+// last steps (one error form), and Tags for AWS tags. docs/contributing.md
 // describes the contract.
 package contract
 

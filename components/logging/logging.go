@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"fmt"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
@@ -13,6 +12,7 @@ import (
 	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/cnplatform/platform/components/contract"
 	"github.com/cnplatform/platform/components/helmrelease"
 	"github.com/cnplatform/platform/components/namespace"
 )
@@ -103,13 +103,9 @@ func NewLogging(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 	if args.IngestToken == nil {
 		err = errors.Join(err, errors.New("IngestToken is required"))
 	}
-	if err != nil {
-		return nil, fmt.Errorf("%s %q: %w", typeToken, name, err)
-	}
 	a := r.Args
-
 	l := &Logging{Agent: a.Agent, MetricsPath: r.MetricsPath, BufferMiB: a.BufferMiB}
-	if err := ctx.RegisterComponentResource(typeToken, name, l, opts...); err != nil {
+	if err := contract.Register(ctx, typeToken, name, err, l, opts...); err != nil {
 		return nil, err
 	}
 	parent := pulumi.Parent(l)
@@ -211,17 +207,14 @@ func NewLogging(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 		}
 	}
 
-	if err := ctx.RegisterResourceOutputs(l, pulumi.Map{
+	return contract.Finish(ctx, l, pulumi.Map{
 		"agent":                 pulumi.String(l.Agent),
 		"namespace":             l.Namespace,
 		"configMapName":         l.ConfigMapName,
 		"ingestTokenSecretName": l.IngestTokenSecretName,
 		"metricsPath":           pulumi.String(l.MetricsPath),
 		"bufferMiB":             pulumi.Int(l.BufferMiB),
-	}); err != nil {
-		return nil, err
-	}
-	return l, nil
+	})
 }
 
 // newServiceMonitor declares the agent's ServiceMonitor after deps.

@@ -242,11 +242,8 @@ func (a Args) validate() error {
 // provider in opts.
 func NewMonitoring(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*Monitoring, error) {
 	a := args.withDefaults()
-	if err := a.validate(); err != nil {
-		return nil, fmt.Errorf("%s %q: %w", typeToken, name, err)
-	}
 	m := &Monitoring{NamespaceName: a.Namespace}
-	if err := ctx.RegisterComponentResource(typeToken, name, m, opts...); err != nil {
+	if err := contract.Register(ctx, typeToken, name, a.validate(), m, opts...); err != nil {
 		return nil, err
 	}
 	parent := pulumi.Parent(m)
@@ -359,14 +356,11 @@ func NewMonitoring(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.
 
 	m.PrometheusURL = fmt.Sprintf("http://%s.%s.svc:9090", PrometheusName, a.Namespace)
 	m.AlertmanagerURL = fmt.Sprintf("http://%s.%s.svc:9093", AlertmanagerName, a.Namespace)
-	if err := ctx.RegisterResourceOutputs(m, pulumi.Map{
+	return contract.Finish(ctx, m, pulumi.Map{
 		"namespace":       m.Namespace,
 		"prometheusUrl":   pulumi.String(m.PrometheusURL),
 		"alertmanagerUrl": pulumi.String(m.AlertmanagerURL),
-	}); err != nil {
-		return nil, err
-	}
-	return m, nil
+	})
 }
 
 // untyped turns typed values into the plain maps a custom resource takes.

@@ -93,12 +93,9 @@ func (a Args) validate() error {
 // pulumi.Providers).
 func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*Namespace, error) {
 	a := args.withDefaults()
-	if err := a.validate(); err != nil {
-		return nil, fmt.Errorf("%s %q: %w", typeToken, name, err)
-	}
 	level := a.PodSecurity
 	ns := &Namespace{}
-	if err := ctx.RegisterComponentResource(typeToken, name, ns, opts...); err != nil {
+	if err := contract.Register(ctx, typeToken, name, a.validate(), ns, opts...); err != nil {
 		return nil, err
 	}
 	parent := pulumi.Parent(ns)
@@ -159,8 +156,5 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	}, parent); err != nil {
 		return nil, err
 	}
-	if err := ctx.RegisterResourceOutputs(ns, pulumi.Map{"name": ns.Name}); err != nil {
-		return nil, err
-	}
-	return ns, nil
+	return contract.Finish(ctx, ns, pulumi.Map{"name": ns.Name})
 }

@@ -114,14 +114,7 @@ func (a Args) validate() error {
 
 // tags returns the common tags plus Name and any extra tags.
 func (a *Args) tags(name string, extra map[string]string) pulumi.StringMap {
-	m := pulumi.StringMap{"Name": pulumi.String(name)}
-	for k, v := range a.Tags {
-		m[k] = pulumi.String(v)
-	}
-	for k, v := range extra {
-		m[k] = pulumi.String(v)
-	}
-	return m
+	return contract.Tags(name, a.Tags, extra)
 }
 
 // NewNetwork builds, in order: the VPC with its rule-less default security
@@ -130,11 +123,8 @@ func (a *Args) tags(name string, extra map[string]string) pulumi.StringMap {
 // route, and the flow logs.
 func NewNetwork(ctx *pulumi.Context, name string, in *Args, opts ...pulumi.ResourceOption) (*Network, error) {
 	args := in.withDefaults()
-	if err := args.validate(); err != nil {
-		return nil, fmt.Errorf("%s %q: %w", typeToken, name, err)
-	}
 	n := &Network{}
-	if err := ctx.RegisterComponentResource(typeToken, name, n, opts...); err != nil {
+	if err := contract.Register(ctx, typeToken, name, args.validate(), n, opts...); err != nil {
 		return nil, err
 	}
 	b := &networkBuild{ctx: ctx, name: name, args: &args, n: n,
@@ -167,15 +157,12 @@ func NewNetwork(ctx *pulumi.Context, name string, in *Args, opts ...pulumi.Resou
 		natIDs = append(natIDs, nat.ID())
 	}
 	n.NatGatewayIDs = natIDs.ToStringArrayOutput()
-	if err := ctx.RegisterResourceOutputs(n, pulumi.Map{
+	return contract.Finish(ctx, n, pulumi.Map{
 		"vpcId":            n.VpcID,
 		"publicSubnetIds":  n.PublicSubnetIDs,
 		"privateSubnetIds": n.PrivateSubnetIDs,
 		"natGatewayIds":    n.NatGatewayIDs,
-	}); err != nil {
-		return nil, err
-	}
-	return n, nil
+	})
 }
 
 func subnetIDs(subnets []ZonalSubnet) pulumi.StringArrayOutput {

@@ -15,6 +15,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/cnplatform/platform/components/cluster"
+	"github.com/cnplatform/platform/components/contract"
 	"github.com/cnplatform/platform/components/helmrelease"
 	"github.com/cnplatform/platform/components/namespace"
 	"github.com/cnplatform/platform/components/policydoc"
@@ -73,71 +74,80 @@ func withValue(key string, v pulumi.Input) pulumi.ResourceOption {
 	}})
 }
 
-func newLoadBalancerController(ctx *pulumi.Context, r *Routing, a *Args, parent pulumi.ResourceOption) (pulumi.Resource, error) {
-	aws := a.AWS
-	ns, err := newNamespace(ctx, "aws-load-balancer-controller", LoadBalancerControllerNamespace, parent)
+// awsController is a controller that calls AWS APIs through its own IAM
+// role: the load balancer controller and external-dns.
+type awsController struct {
+	release, namespace, serviceAccount string
+	// rule is the controller's network policy.
+	rule   policyRule
+	policy func(Scope) string
+	chart  helmrelease.Chart
+	values any
+	opts   []pulumi.ResourceOption
+}
+
+// newAWSController installs c in its own namespace, in order: the namespace,
+// its network policies, the IAM role for the service account, the service
+// account, and the release.
+func newAWSController(ctx *pulumi.Context, r *Routing, a *Args, c awsController, parent pulumi.ResourceOption) (pulumi.Resource, error) {
+	ns, err := newNamespace(ctx, c.release, c.namespace, parent)
 	if err != nil {
 		return nil, err
 	}
-	policies, err := networkPolicies(ctx, r, a, LoadBalancerControllerNamespace, ns, []policyRule{{
-		name:        "controller",
-		webhookPort: 9443, apiServer: true,
-		ingress: []peerPorts{{peer: monitoringPeer(a), tcp: []int{8080}}},
-		egress:  []peerPorts{awsAPIs()},
-	}})
+	policies, err := networkPolicies(ctx, r, a, c.namespace, ns, []policyRule{c.rule})
 	if err != nil {
 		return nil, err
 	}
-	role, err := newRole(ctx, r, a, "aws-load-balancer-controller", LoadBalancerControllerNamespace, LoadBalancerControllerServiceAccount,
-		func(s Scope) string { return LoadBalancerControllerPolicy(s).JSON() })
+	role, err := newRole(ctx, r, a, c.release, c.namespace, c.serviceAccount, c.policy)
 	if err != nil {
 		return nil, err
 	}
-	sa, err := newServiceAccount(ctx, LoadBalancerControllerServiceAccount, ns, role, parent)
+	sa, err := newServiceAccount(ctx, c.serviceAccount, ns, role, parent)
 	if err != nil {
 		return nil, err
 	}
 	deps := append([]pulumi.Resource{sa, role}, policies...)
 	deps = append(deps, a.monitorDeps()...)
-	return helmrelease.New(ctx, "aws-load-balancer-controller", &helmrelease.Args{
-		Chart:     LoadBalancerControllerChart,
+	return helmrelease.New(ctx, c.release, &helmrelease.Args{
+		Chart:     c.chart,
 		Namespace: ns.Name,
-		Values:    LoadBalancerControllerValuesFor(aws.ClusterName, aws.Region, aws.Tags, a.sizing()),
-	}, parent, pulumi.DependsOn(deps), withValue("vpcId", aws.VpcID))
+		Values:    c.values,
+	}, append([]pulumi.ResourceOption{parent, pulumi.DependsOn(deps)}, c.opts...)...)
+}
+
+func newLoadBalancerController(ctx *pulumi.Context, r *Routing, a *Args, parent pulumi.ResourceOption) (pulumi.Resource, error) {
+	aws := a.AWS
+	return newAWSController(ctx, r, a, awsController{
+		release: "aws-load-balancer-controller", namespace: LoadBalancerControllerNamespace,
+		serviceAccount: LoadBalancerControllerServiceAccount,
+		rule: policyRule{
+			name:        "controller",
+			webhookPort: 9443, apiServer: true,
+			ingress: []peerPorts{{peer: monitoringPeer(a), tcp: []int{8080}}},
+			egress:  []peerPorts{awsAPIs()},
+		},
+		policy: func(s Scope) string { return LoadBalancerControllerPolicy(s).JSON() },
+		chart:  LoadBalancerControllerChart,
+		values: LoadBalancerControllerValuesFor(aws.ClusterName, aws.Region, aws.Tags, a.sizing()),
+		opts:   []pulumi.ResourceOption{withValue("vpcId", aws.VpcID)},
+	}, parent)
 }
 
 func newExternalDNS(ctx *pulumi.Context, r *Routing, a *Args, parent pulumi.ResourceOption) (pulumi.Resource, error) {
-	ns, err := newNamespace(ctx, "external-dns", ExternalDNSNamespace, parent)
-	if err != nil {
-		return nil, err
-	}
-	policies, err := networkPolicies(ctx, r, a, ExternalDNSNamespace, ns, []policyRule{{
-		name:      "controller",
-		apiServer: true,
-		ingress:   []peerPorts{{peer: monitoringPeer(a), tcp: []int{7979}}},
-		egress:    []peerPorts{awsAPIs()},
-	}})
-	if err != nil {
-		return nil, err
-	}
-	role, err := newRole(ctx, r, a, "external-dns", ExternalDNSNamespace, ExternalDNSServiceAccount,
-		func(s Scope) string { return ExternalDNSPolicy(s).JSON() })
-	if err != nil {
-		return nil, err
-	}
-	sa, err := newServiceAccount(ctx, ExternalDNSServiceAccount, ns, role, parent)
-	if err != nil {
-		return nil, err
-	}
-	deps := append([]pulumi.Resource{sa, role}, policies...)
-	deps = append(deps, a.monitorDeps()...)
-	return helmrelease.New(ctx, "external-dns", &helmrelease.Args{
-		Chart:     ExternalDNSChart,
-		Namespace: ns.Name,
+	return newAWSController(ctx, r, a, awsController{
+		release: "external-dns", namespace: ExternalDNSNamespace, serviceAccount: ExternalDNSServiceAccount,
+		rule: policyRule{
+			name:      "controller",
+			apiServer: true,
+			ingress:   []peerPorts{{peer: monitoringPeer(a), tcp: []int{7979}}},
+			egress:    []peerPorts{awsAPIs()},
+		},
+		policy: func(s Scope) string { return ExternalDNSPolicy(s).JSON() },
+		chart:  ExternalDNSChart,
 		// The owner id is the cluster name: unique per environment, so
 		// environments can share a zone without deleting each other's records.
-		Values: externalDNSValues(a),
-	}, parent, pulumi.DependsOn(deps))
+		values: externalDNSValues(a),
+	}, parent)
 }
 
 // externalDNSValues are ExternalDNSValuesFor with the ServiceMonitor only
@@ -232,10 +242,7 @@ func newCertManager(ctx *pulumi.Context, r *Routing, a *Args, role *cluster.Work
 // versioned, expiring. Only the ELB log delivery service of this account may
 // write to it, over TLS.
 func newAccessLogBucket(ctx *pulumi.Context, name string, aws *AWSArgs, parent pulumi.ResourceOption) (pulumi.StringOutput, error) {
-	tags := pulumi.StringMap{"Name": pulumi.String(name + "-nlb-access-logs")}
-	for k, v := range aws.Tags {
-		tags[k] = pulumi.String(v)
-	}
+	tags := contract.Tags(name+"-nlb-access-logs", aws.Tags)
 	opts := []pulumi.ResourceOption{parent, pulumi.Protect(aws.Protect)}
 	bucket, err := s3.NewBucketV2(ctx, name+"-nlb-access-logs", &s3.BucketV2Args{
 		BucketPrefix: pulumi.String(accessLogBucketPrefix(aws.ClusterName)),

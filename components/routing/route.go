@@ -108,11 +108,8 @@ func (a RouteArgs) validate() error {
 // by the Gateway. Pass the cluster's Kubernetes provider in opts.
 func NewRoute(ctx *pulumi.Context, name string, in *RouteArgs, opts ...pulumi.ResourceOption) (*Route, error) {
 	a := in.withDefaults()
-	if err := a.validate(); err != nil {
-		return nil, fmt.Errorf("%s %q: %w", routeTypeToken, name, err)
-	}
 	r := &Route{}
-	if err := ctx.RegisterComponentResource(routeTypeToken, name, r, opts...); err != nil {
+	if err := contract.Register(ctx, routeTypeToken, name, a.validate(), r, opts...); err != nil {
 		return nil, err
 	}
 	spec := pulumi.All(a.Gateway.Name, a.Gateway.Namespace).ApplyT(func(v []any) map[string]any {
@@ -134,10 +131,7 @@ func NewRoute(ctx *pulumi.Context, name string, in *RouteArgs, opts ...pulumi.Re
 	r.URL = pulumi.Sprintf("https://%s", a.Host)
 	r.Name = route.Metadata.Name().Elem()
 	r.Namespace = route.Metadata.Namespace().Elem()
-	if err := ctx.RegisterResourceOutputs(r, pulumi.Map{"hostname": r.Hostname, "url": r.URL}); err != nil {
-		return nil, err
-	}
-	return r, nil
+	return contract.Finish(ctx, r, pulumi.Map{"hostname": r.Hostname, "url": r.URL})
 }
 
 // Expose is NewRoute on this environment's Gateway, with Host checked against

@@ -1,7 +1,6 @@
 package routing
 
 import (
-	"fmt"
 	"sort"
 	"strings"
 
@@ -372,13 +371,10 @@ func (a Args) validate() error {
 // Kubernetes provider in opts.
 func NewRouting(ctx *pulumi.Context, name string, in *Args, opts ...pulumi.ResourceOption) (*Routing, error) {
 	args := in.withDefaults()
-	if err := args.validate(); err != nil {
-		return nil, fmt.Errorf("%s %q: %w", typeToken, name, err)
-	}
 	a := &args
 	impl := implementations[a.Implementation]
 	r := &Routing{domain: a.Domain}
-	if err := ctx.RegisterComponentResource(typeToken, name, r, opts...); err != nil {
+	if err := contract.Register(ctx, typeToken, name, args.validate(), r, opts...); err != nil {
 		return nil, err
 	}
 	parent := pulumi.Parent(r)
@@ -483,7 +479,7 @@ func NewRouting(ctx *pulumi.Context, name string, in *Args, opts ...pulumi.Resou
 	r.GatewayClassName = class.Metadata.Name().Elem()
 	r.Domain = pulumi.String(a.Domain).ToStringOutput()
 	r.LoadBalancerHostname = gw.OtherFields.ApplyT(statusAddress).(pulumi.StringOutput)
-	if err := ctx.RegisterResourceOutputs(r, pulumi.Map{
+	return contract.Finish(ctx, r, pulumi.Map{
 		"gatewayName":          r.GatewayName,
 		"gatewayNamespace":     r.GatewayNamespace,
 		"gatewayClassName":     r.GatewayClassName,
@@ -491,10 +487,7 @@ func NewRouting(ctx *pulumi.Context, name string, in *Args, opts ...pulumi.Resou
 		"domain":               r.Domain,
 		"loadBalancerHostname": r.LoadBalancerHostname,
 		"accessLogBucket":      r.AccessLogBucket,
-	}); err != nil {
-		return nil, err
-	}
-	return r, nil
+	})
 }
 
 func gatewayClassSpec(controller string, params map[string]any) map[string]any {
