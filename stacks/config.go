@@ -74,26 +74,21 @@ type Config struct {
 	missingSecrets []string
 }
 
-// NetworkConfig is the VPC layout.
-type NetworkConfig struct {
-	// AvailabilityZones (`platform:availabilityZones`): the AZs the VPC and the
-	// node groups span. Listed explicitly so previews are deterministic.
-	AvailabilityZones []string
-	// VpcCIDR (`platform:vpcCidr`), default DefaultVpcCIDR.
-	VpcCIDR string
-	// PrivateSubnetCIDRs (`platform:privateSubnetCidrs`): one per AZ; default:
-	// the VPC split in eighths, the first N eighths (a /19 for a /16 VPC).
-	PrivateSubnetCIDRs []string
-	// PublicSubnetCIDRs (`platform:publicSubnetCidrs`): one per AZ; default:
-	// the last eighth of the VPC split in eighths again (a /22 for a /16 VPC).
-	PublicSubnetCIDRs []string
-	// NatGateways (`platform:natGateways`): "single" or "perAz" (required in
-	// prod); default per environment (Defaults).
-	NatGateways string
-	// FlowLogRetentionDays (`platform:flowLogRetentionDays`): default per
-	// environment (Defaults).
-	FlowLogRetentionDays int
-}
+// NetworkConfig is the network component's Args: the stack file sets the
+// VPC layout, each field from its key, and Deploy fills ClusterName, Tags
+// and Protect from the rest of the configuration.
+//
+//   - AvailabilityZones `platform:availabilityZones`: the AZs the VPC and
+//     the node groups span, listed so previews are deterministic.
+//   - VpcCIDR `platform:vpcCidr`, default DefaultVpcCIDR.
+//   - PrivateSubnetCIDRs `platform:privateSubnetCidrs`: one per AZ; default:
+//     the VPC split in eighths, the first N eighths (a /19 for a /16 VPC).
+//   - PublicSubnetCIDRs `platform:publicSubnetCidrs`: one per AZ; default:
+//     the last eighth of the VPC split in eighths again (a /22 for a /16).
+//   - NatGateways `platform:natGateways` (required perAz in prod) and
+//     FlowLogRetentionDays `platform:flowLogRetentionDays`: default per
+//     environment (Defaults).
+type NetworkConfig = network.Args
 
 // ClusterConfig is the EKS cluster and its nodes.
 type ClusterConfig struct {

@@ -106,29 +106,26 @@ func (r *reader) str(name string, dst *string) {
 }
 
 func (r *reader) integer(name string, dst *int) {
-	v, ok := r.get(name)
-	if !ok {
-		return
-	}
-	n, err := strconv.Atoi(strings.TrimSpace(v))
-	if err != nil {
-		r.problem(Key(name), v, "must be a whole number")
-		return
-	}
-	*dst = n
+	parseInto(r, name, dst, strconv.Atoi, "must be a whole number")
 }
 
 func (r *reader) boolean(name string, dst *bool) {
+	parseInto(r, name, dst, strconv.ParseBool, "must be true or false")
+}
+
+// parseInto sets *dst to the key's value parsed, when the key is set; a
+// value that does not parse is a problem saying what is allowed.
+func parseInto[T any](r *reader, name string, dst *T, parse func(string) (T, error), allowed string) {
 	v, ok := r.get(name)
 	if !ok {
 		return
 	}
-	b, err := strconv.ParseBool(strings.TrimSpace(v))
+	parsed, err := parse(strings.TrimSpace(v))
 	if err != nil {
-		r.problem(Key(name), v, "must be true or false")
+		r.problem(Key(name), v, allowed)
 		return
 	}
-	*dst = b
+	*dst = parsed
 }
 
 // object decodes a structured value (Pulumi stores lists and maps as JSON).

@@ -84,17 +84,8 @@ func Deploy(ctx *pulumi.Context, cfg *Config) (*Platform, error) {
 	}
 
 	n := cfg.Network
-	net, err := network.NewNetwork(ctx, cfg.Cluster.Name, &network.Args{
-		ClusterName:          cfg.Cluster.Name,
-		AvailabilityZones:    n.AvailabilityZones,
-		VpcCIDR:              n.VpcCIDR,
-		PrivateSubnetCIDRs:   n.PrivateSubnetCIDRs,
-		PublicSubnetCIDRs:    n.PublicSubnetCIDRs,
-		NatGateways:          n.NatGateways,
-		FlowLogRetentionDays: n.FlowLogRetentionDays,
-		Tags:                 cfg.Tags,
-		Protect:              cfg.Protect,
-	})
+	n.ClusterName, n.Tags, n.Protect = cfg.Cluster.Name, cfg.Tags, cfg.Protect
+	net, err := network.NewNetwork(ctx, cfg.Cluster.Name, &n)
 	if err != nil {
 		return nil, err
 	}
