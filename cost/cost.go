@@ -9,9 +9,6 @@ import (
 	"fmt"
 	"math"
 	"sort"
-	"strings"
-
-	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 
 	"github.com/cnplatform/platform/harness"
 )
@@ -145,12 +142,9 @@ func Monthly(res *harness.Result) Estimate {
 // Controller will create: objects or chart values annotated internet-facing.
 func internetFacingLoadBalancers(res *harness.Result) []string {
 	var out []string
-	for _, r := range res.Resources {
-		if !r.Custom || !strings.HasPrefix(r.Type, "kubernetes:") {
-			continue
-		}
+	for _, r := range res.Kubernetes() {
 		found := false
-		harness.Walk(harness.Plain(resource.NewProperty(r.Inputs)), func(m map[string]any, _ []map[string]any) {
+		harness.Walk(r.PlainInputs(), func(m map[string]any, _ []map[string]any) {
 			if m["service.beta.kubernetes.io/aws-load-balancer-scheme"] == "internet-facing" {
 				found = true
 			}
@@ -176,11 +170,8 @@ type volume struct {
 // objects: storage request x replicas of the workload declaring it.
 func persistentVolumes(res *harness.Result) []volume {
 	var out []volume
-	for _, r := range res.Resources {
-		if !r.Custom || !strings.HasPrefix(r.Type, "kubernetes:") {
-			continue
-		}
-		harness.Walk(harness.Plain(resource.NewProperty(r.Inputs)), func(m map[string]any, ancestors []map[string]any) {
+	for _, r := range res.Kubernetes() {
+		harness.Walk(r.PlainInputs(), func(m map[string]any, ancestors []map[string]any) {
 			for key, v := range m {
 				spec, ok := v.(map[string]any)
 				if !ok || (key != "volumeClaimTemplate" && key != "persistentVolumeClaim") {

@@ -17,6 +17,18 @@ func (r *Result) OfType(typ string) []Resource {
 	return out
 }
 
+// Kubernetes returns the Kubernetes resources the program declares: objects
+// and Helm releases, whose inputs hold the chart values.
+func (r *Result) Kubernetes() []Resource {
+	var out []Resource
+	for _, res := range r.Resources {
+		if res.Custom && strings.HasPrefix(res.Type, "kubernetes:") {
+			out = append(out, res)
+		}
+	}
+	return out
+}
+
 // ByURN returns the resource with that URN.
 func (r *Result) ByURN(urn string) (Resource, bool) {
 	for _, res := range r.Resources {

@@ -324,7 +324,7 @@ func checkSecrets(in *input) []Finding {
 			}
 		})
 		// Environment variables named like secrets must come from a Secret.
-		harness.Walk(harness.Plain(resource.NewProperty(r.Inputs)), func(m map[string]any, _ []map[string]any) {
+		harness.Walk(r.PlainInputs(), func(m map[string]any, _ []map[string]any) {
 			name, _ := m["name"].(string)
 			value, hasValue := m["value"].(string)
 			_, hasFrom := m["valueFrom"]
@@ -349,11 +349,8 @@ func looksLikeEnv(m map[string]any) bool {
 // annotated finds every map under key "annotations" (in hand-written objects
 // and chart values) that carries annotation key.
 func (in *input) annotated(key string, fn func(urn, value string)) {
-	for _, r := range in.res.Resources {
-		if !r.Custom || !strings.HasPrefix(r.Type, "kubernetes:") {
-			continue
-		}
-		harness.Walk(harness.Plain(resource.NewProperty(r.Inputs)), func(m map[string]any, _ []map[string]any) {
+	for _, r := range in.res.Kubernetes() {
+		harness.Walk(r.PlainInputs(), func(m map[string]any, _ []map[string]any) {
 			if v, ok := m[key].(string); ok {
 				fn(r.URN, v)
 			}

@@ -12,8 +12,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
-
 	"github.com/cnplatform/platform/harness"
 )
 
@@ -241,10 +239,7 @@ func logAgent(res *harness.Result, nodes Check) Check {
 // custom resources, with their zone spread.
 func replicatedWorkloads(res *harness.Result) []replicated {
 	var out []replicated
-	for _, r := range res.Resources {
-		if !r.Custom || !strings.HasPrefix(r.Type, "kubernetes:") {
-			continue
-		}
+	for _, r := range res.Kubernetes() {
 		var visit func(v any, path string)
 		visit = func(v any, path string) {
 			switch v := v.(type) {
@@ -270,7 +265,7 @@ func replicatedWorkloads(res *harness.Result) []replicated {
 				}
 			}
 		}
-		visit(harness.Plain(resource.NewProperty(r.Inputs)), "")
+		visit(r.PlainInputs(), "")
 	}
 	return out
 }
