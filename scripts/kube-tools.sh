@@ -76,12 +76,7 @@ for entry in \
   "controller-gen|sigs.k8s.io/controller-tools/cmd/controller-gen|sigs.k8s.io/controller-tools|$CONTROLLER_TOOLS_VERSION" \
   "kube-score|github.com/zegl/kube-score/cmd/kube-score|github.com/zegl/kube-score|$KUBE_SCORE_VERSION"; do
   IFS='|' read -r name pkg module version <<<"$entry"
-  if has_module "$bin/$name" "$module" "$version"; then
-    step "$name $version present"
-  else
-    step "installing $name $version"
-    GOBIN="$bin" go install "$pkg@$version"
-  fi
+  install_pinned kube-tools "$name" "$pkg" "$module" "$version"
 done
 
 # CRDs. controller-gen runs inside each upstream module (in the module

@@ -14,12 +14,7 @@ bin="$PWD/.tools/bin"
 actionlint="$bin/actionlint"
 mkdir -p "$bin"
 
-if has_module "$actionlint" "$module" "$version"; then
-  echo "lint-workflows: actionlint $version present"
-else
-  echo "lint-workflows: installing actionlint $version"
-  GOBIN="$bin" go install "$module/cmd/actionlint@$version"
-fi
+install_pinned lint-workflows actionlint "$module/cmd/actionlint" "$module" "$version"
 if [ ! -x "$actionlint" ]; then
   echo "lint-workflows: actionlint $version is missing from $bin" >&2
   exit 1

@@ -20,12 +20,7 @@ tools=(
 
 for entry in "${tools[@]}"; do
   IFS='|' read -r name pkg module version <<<"$entry"
-  if has_module "$bin/$name" "$module" "$version"; then
-    echo "tools: $name $version present"
-    continue
-  fi
-  echo "tools: installing $name $version (a cold build can take minutes)"
-  GOBIN="$bin" go install "$pkg@$version"
+  install_pinned tools "$name" "$pkg" "$module" "$version"
 done
 
 # The Alertmanager server (same pinned module as amtool): the inhibition test

@@ -1,7 +1,8 @@
 package cluster
 
 import (
-	"sort"
+	"maps"
+	"slices"
 	"time"
 )
 
@@ -57,12 +58,7 @@ const DefaultKubernetesVersion = "1.36"
 
 // SupportedKubernetesVersions lists the keys of KubernetesVersions in order.
 func SupportedKubernetesVersions() []string {
-	out := make([]string, 0, len(KubernetesVersions))
-	for v := range KubernetesVersions {
-		out = append(out, v)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(KubernetesVersions))
 }
 
 func date(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }

@@ -1,7 +1,8 @@
 package routing
 
 import (
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
@@ -210,12 +211,7 @@ var implementations = map[string]gatewayImplementation{
 
 // Implementations lists the supported Gateway API implementations.
 func Implementations() []string {
-	out := make([]string, 0, len(implementations))
-	for k := range implementations {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(implementations))
 }
 
 // Routing is the environment's internet edge.
