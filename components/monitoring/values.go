@@ -283,10 +283,6 @@ func nonRootPod(uid int64) podvalues.PodSecurityContext {
 	}
 }
 
-func small(cpu, mem, limit string) podvalues.Resources {
-	return podvalues.Resources{Requests: podvalues.ResourceList{CPU: cpu, Memory: mem}, Limits: podvalues.ResourceList{Memory: limit}}
-}
-
 // zoneSpread spreads pods evenly across zones (maxSkew 1): losing a zone
 // never takes all replicas.
 func zoneSpread(labels map[string]string) []podvalues.TopologySpreadConstraint {
@@ -395,28 +391,28 @@ func ChartValues(a *Args) Values {
 				Retention:                            "120h",
 				Storage:                              volume(a.StorageClass, am.VolumeSizeGiB),
 				PersistentVolumeClaimRetentionPolicy: volumeRetention(a.RetainVolumes),
-				Resources:                            small("50m", "128Mi", "256Mi"),
+				Resources:                            podvalues.Requests("50m", "128Mi", "256Mi"),
 				SecurityContext:                      nonRootPod(1000),
 				Secrets:                              []string{ReceiversSecretName},
 			},
 		},
 		PrometheusOperator: OperatorValues{
-			Resources:                small("100m", "128Mi", "512Mi"),
+			Resources:                podvalues.Requests("100m", "128Mi", "512Mi"),
 			SecurityContext:          nonRootPod(65534),
 			ContainerSecurityContext: restrictedContainer,
-			ConfigReloader:           ConfigReloader{Resources: small("10m", "32Mi", "64Mi")},
-			AdmissionWebhooks:        AdmissionWebhooks{Patch: AdmissionWebhookJobs{Resources: small("10m", "32Mi", "64Mi")}},
+			ConfigReloader:           ConfigReloader{Resources: podvalues.Requests("10m", "32Mi", "64Mi")},
+			AdmissionWebhooks:        AdmissionWebhooks{Patch: AdmissionWebhookJobs{Resources: podvalues.Requests("10m", "32Mi", "64Mi")}},
 		},
 		Grafana: GrafanaValues{
 			Enabled:         true,
 			Admin:           admin,
-			Resources:       small("100m", "256Mi", "512Mi"),
+			Resources:       podvalues.Requests("100m", "256Mi", "512Mi"),
 			SecurityContext: nonRootPod(472),
 			// Grafana writes only to its data volume (/var/lib/grafana, an
 			// emptyDir without persistence), so its root file system is read-only.
 			ContainerSecurityContext: restrictedContainer,
 			Sidecar: GrafanaSidecar{
-				Resources:       small("50m", "64Mi", "128Mi"),
+				Resources:       podvalues.Requests("50m", "64Mi", "128Mi"),
 				SecurityContext: restrictedContainer,
 				Dashboards:      SidecarDashboards{Enabled: true, Label: DashboardLabel, LabelValue: "1", SearchNamespace: "ALL"},
 			},
@@ -426,13 +422,13 @@ func ChartValues(a *Args) Values {
 			Persistence:   Enabled{Enabled: false},
 		},
 		KubeStateMetrics: KubeStateMetricsValue{
-			Resources:                small("50m", "128Mi", "256Mi"),
+			Resources:                podvalues.Requests("50m", "128Mi", "256Mi"),
 			ContainerSecurityContext: restrictedContainer,
 			MetricLabelsAllowlist:    []string{"nodes=[topology.kubernetes.io/zone,node.kubernetes.io/instance-type]"},
 		},
 		NodeExporter: NodeExporterValues{
 			NamespaceOverride:        a.NodeExporterNamespace,
-			Resources:                small("50m", "32Mi", "64Mi"),
+			Resources:                podvalues.Requests("50m", "32Mi", "64Mi"),
 			ContainerSecurityContext: restrictedContainer,
 		},
 	}

@@ -27,6 +27,13 @@ type Resources struct {
 	Limits   ResourceList `json:"limits"`
 }
 
+// Requests is a container's cpu and memory requests with a memory limit
+// and no CPU limit (a CPU limit only throttles; memory is what a node runs
+// out of).
+func Requests(cpu, memory, memoryLimit string) Resources {
+	return Resources{Requests: ResourceList{CPU: cpu, Memory: memory}, Limits: ResourceList{Memory: memoryLimit}}
+}
+
 // Capabilities of a container.
 type Capabilities struct {
 	Drop []string `json:"drop"`

@@ -1,7 +1,8 @@
 package routing
 
 import (
-	"sort"
+	"maps"
+	"slices"
 
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
@@ -73,13 +74,8 @@ func selector(r policyRule) *metav1.LabelSelectorArgs {
 	if len(r.pods) > 0 {
 		sel.MatchLabels = pulumi.ToStringMap(r.pods)
 	}
-	keys := make([]string, 0, len(r.exceptPods))
-	for k := range r.exceptPods {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	var exprs metav1.LabelSelectorRequirementArray
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(r.exceptPods)) {
 		exprs = append(exprs, &metav1.LabelSelectorRequirementArgs{
 			Key: pulumi.String(k), Operator: pulumi.String("NotIn"), Values: pulumi.StringArray{pulumi.String(r.exceptPods[k])},
 		})
@@ -90,6 +86,14 @@ func selector(r policyRule) *metav1.LabelSelectorArgs {
 	return sel
 }
 
+// withPeers appends one rule per peer to rules, each made by rule.
+func withPeers[A ~[]R, R any](rules A, peers []peerPorts, rule func(networkingv1.NetworkPolicyPeerArray, networkingv1.NetworkPolicyPortArray) R) A {
+	for _, p := range peers {
+		rules = append(rules, rule(networkingv1.NetworkPolicyPeerArray{p.peer}, ports(p)))
+	}
+	return rules
+}
+
 // networkPolicies declares the rules in namespace ns (the namespace's own
 // default-deny and DNS policies come with it).
 func networkPolicies(ctx *pulumi.Context, r *Routing, a *Args, nsName string, ns *namespace.Namespace, rules []policyRule) ([]pulumi.Resource, error) {
@@ -98,26 +102,22 @@ func networkPolicies(ctx *pulumi.Context, r *Routing, a *Args, nsName string, ns
 		spec := &networkingv1.NetworkPolicySpecArgs{PodSelector: selector(rule)}
 		var types []string
 		var ingress networkingv1.NetworkPolicyIngressRuleArray
+		var egress networkingv1.NetworkPolicyEgressRuleArray
 		if rule.webhookPort != 0 {
 			ingress = append(ingress, a.APIServer.WebhookIngressRule(rule.webhookPort))
 		}
-		for _, in := range rule.ingress {
-			ingress = append(ingress, &networkingv1.NetworkPolicyIngressRuleArgs{
-				From: networkingv1.NetworkPolicyPeerArray{in.peer}, Ports: ports(in),
-			})
-		}
-		if len(ingress) > 0 {
-			types = append(types, "Ingress")
-			spec.Ingress = ingress
-		}
-		var egress networkingv1.NetworkPolicyEgressRuleArray
+		ingress = withPeers(ingress, rule.ingress, func(peer networkingv1.NetworkPolicyPeerArray, ports networkingv1.NetworkPolicyPortArray) networkingv1.NetworkPolicyIngressRuleInput {
+			return &networkingv1.NetworkPolicyIngressRuleArgs{From: peer, Ports: ports}
+		})
 		if rule.apiServer {
 			egress = append(egress, a.APIServer.EgressRule())
 		}
-		for _, e := range rule.egress {
-			egress = append(egress, &networkingv1.NetworkPolicyEgressRuleArgs{
-				To: networkingv1.NetworkPolicyPeerArray{e.peer}, Ports: ports(e),
-			})
+		egress = withPeers(egress, rule.egress, func(peer networkingv1.NetworkPolicyPeerArray, ports networkingv1.NetworkPolicyPortArray) networkingv1.NetworkPolicyEgressRuleInput {
+			return &networkingv1.NetworkPolicyEgressRuleArgs{To: peer, Ports: ports}
+		})
+		if len(ingress) > 0 {
+			types = append(types, "Ingress")
+			spec.Ingress = ingress
 		}
 		if len(egress) > 0 {
 			types = append(types, "Egress")

@@ -98,12 +98,9 @@ type Sizing struct {
 func LoadBalancerControllerValuesFor(clusterName, region string, tags map[string]string, s Sizing) LoadBalancerControllerValues {
 	v := LoadBalancerControllerValues{
 		ClusterName: clusterName, Region: region,
-		ReplicaCount:   s.ControllerReplicas,
-		ServiceAccount: ServiceAccountValues{Create: false, Name: LoadBalancerControllerServiceAccount},
-		Resources: podvalues.Resources{
-			Requests: podvalues.ResourceList{CPU: "50m", Memory: "128Mi"},
-			Limits:   podvalues.ResourceList{Memory: "256Mi"},
-		},
+		ReplicaCount:       s.ControllerReplicas,
+		ServiceAccount:     ServiceAccountValues{Create: false, Name: LoadBalancerControllerServiceAccount},
+		Resources:          podvalues.Requests("50m", "128Mi", "256Mi"),
 		PodSecurityContext: restrictedPod(65534),
 		SecurityContext:    podvalues.RestrictedContainer(),
 		DefaultTags:        tags,
@@ -168,17 +165,11 @@ func EnvoyGatewayValuesFor(s Sizing) EnvoyGatewayValues {
 	v := EnvoyGatewayValues{Deployment: EnvoyGatewayDeployment{
 		Replicas: s.ControllerReplicas,
 		EnvoyGateway: EnvoyGatewayContainer{
-			Resources: podvalues.Resources{
-				Requests: podvalues.ResourceList{CPU: "100m", Memory: "256Mi"},
-				Limits:   podvalues.ResourceList{Memory: "1024Mi"},
-			},
+			Resources:       podvalues.Requests("100m", "256Mi", "1024Mi"),
 			SecurityContext: podvalues.RestrictedContainer(),
 		},
 	}}
-	v.Certgen.Job.Resources = podvalues.Resources{
-		Requests: podvalues.ResourceList{CPU: "10m", Memory: "32Mi"},
-		Limits:   podvalues.ResourceList{Memory: "64Mi"},
-	}
+	v.Certgen.Job.Resources = podvalues.Requests("10m", "32Mi", "64Mi")
 	if s.HighAvailability {
 		v.PodDisruptionBudget = &PodDisruptionBudgetValues{MinAvailable: 1}
 		v.Deployment.Pod.TopologySpreadConstraints = zoneSpread(map[string]string{"control-plane": "envoy-gateway"}, false)
@@ -230,14 +221,14 @@ type CertManagerPrometheus struct {
 // single replica (leader-elected; a restart only delays renewals); the
 // webhook, which every cert-manager API call goes through, gets the HA shape.
 func CertManagerValuesFor(s Sizing) CertManagerValues {
-	small := podvalues.Resources{Requests: podvalues.ResourceList{CPU: "10m", Memory: "64Mi"}, Limits: podvalues.ResourceList{Memory: "256Mi"}}
+	small := podvalues.Requests("10m", "64Mi", "256Mi")
 	v := CertManagerValues{
 		CRDs:            CertManagerCRDs{Enabled: true, Keep: true},
 		ReplicaCount:    1,
 		ServiceAccount:  ServiceAccountValues{Create: false, Name: CertManagerServiceAccount},
-		Resources:       podvalues.Resources{Requests: podvalues.ResourceList{CPU: "20m", Memory: "128Mi"}, Limits: podvalues.ResourceList{Memory: "512Mi"}},
+		Resources:       podvalues.Requests("20m", "128Mi", "512Mi"),
 		Webhook:         CertManagerComponent{ReplicaCount: s.ControllerReplicas, Resources: small},
-		Cainjector:      CertManagerComponent{ReplicaCount: 1, Resources: podvalues.Resources{Requests: podvalues.ResourceList{CPU: "10m", Memory: "128Mi"}, Limits: podvalues.ResourceList{Memory: "512Mi"}}},
+		Cainjector:      CertManagerComponent{ReplicaCount: 1, Resources: podvalues.Requests("10m", "128Mi", "512Mi")},
 		Startupapicheck: CertManagerStartupCheck{Resources: small},
 		Prometheus:      CertManagerPrometheus{Enabled: true, Servicemonitor: Enabled{Enabled: s.Monitoring}},
 	}
@@ -303,13 +294,10 @@ func ExternalDNSValuesFor(domain, hostedZoneID, ownerID, policy, region string) 
 		// zone (provider/aws/aws.go zones(): domainFilter.Match(zone name),
 		// MatchParent only with the flag) and publishes nothing. The zone id
 		// filter still limits it to the one zone.
-		ExtraArgs:      []string{"--zone-id-filter=" + hostedZoneID, "--aws-zone-type=public", "--aws-zone-match-parent"},
-		Env:            []EnvVar{{Name: "AWS_DEFAULT_REGION", Value: region}},
-		ServiceAccount: ServiceAccountValues{Create: false, Name: ExternalDNSServiceAccount},
-		Resources: podvalues.Resources{
-			Requests: podvalues.ResourceList{CPU: "10m", Memory: "64Mi"},
-			Limits:   podvalues.ResourceList{Memory: "128Mi"},
-		},
+		ExtraArgs:          []string{"--zone-id-filter=" + hostedZoneID, "--aws-zone-type=public", "--aws-zone-match-parent"},
+		Env:                []EnvVar{{Name: "AWS_DEFAULT_REGION", Value: region}},
+		ServiceAccount:     ServiceAccountValues{Create: false, Name: ExternalDNSServiceAccount},
+		Resources:          podvalues.Requests("10m", "64Mi", "128Mi"),
 		PodSecurityContext: restrictedPod(65534),
 		SecurityContext:    podvalues.RestrictedContainer(),
 		ServiceMonitor:     Enabled{Enabled: true},
