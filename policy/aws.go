@@ -36,9 +36,7 @@ const (
 )
 
 func checkSecretsEncryption(in *input) []Finding {
-	var out []Finding
-	for _, c := range in.res.OfType(eksCluster) {
-		var problems []string
+	return each(in, eksCluster, "secrets encrypted with a customer KMS key", func(c harness.Resource) (problems []string) {
 		if !slices.Contains(c.Strings("encryptionConfig", "resources"), "secrets") {
 			problems = append(problems, "encryptionConfig does not cover secrets")
 		}
@@ -46,9 +44,8 @@ func checkSecretsEncryption(in *input) []Finding {
 		if _, ok := in.keyByARN(arn); !ok {
 			problems = append(problems, fmt.Sprintf("key %q is not a customer managed key declared by this stack", arn))
 		}
-		out = append(out, verdict(c.URN, "secrets encrypted with a customer KMS key", problems))
-	}
-	return out
+		return problems
+	})
 }
 
 func (in *input) keyByARN(arn string) (harness.Resource, bool) {
@@ -79,9 +76,7 @@ func checkControlPlaneLogs(in *input) []Finding {
 }
 
 func checkEndpointAccess(in *input) []Finding {
-	var out []Finding
-	for _, c := range in.res.OfType(eksCluster) {
-		var problems []string
+	return each(in, eksCluster, "private endpoint on; public endpoint off or restricted", func(c harness.Resource) (problems []string) {
 		if !c.Bool("vpcConfig", "endpointPrivateAccess") {
 			problems = append(problems, "private endpoint off")
 		}
@@ -96,15 +91,12 @@ func checkEndpointAccess(in *input) []Finding {
 				problems = append(problems, "public endpoint allow-list contains a /0 block")
 			}
 		}
-		out = append(out, verdict(c.URN, "private endpoint on; public endpoint off or restricted", problems))
-	}
-	return out
+		return problems
+	})
 }
 
 func checkNodesPrivate(in *input) []Finding {
-	var out []Finding
-	for _, g := range in.res.OfType(nodeGroup) {
-		var problems []string
+	return each(in, nodeGroup, "nodes in private subnets without public IPs", func(g harness.Resource) (problems []string) {
 		for _, id := range g.Strings("subnetIds") {
 			s, ok := in.res.ByID(id)
 			switch {
@@ -123,9 +115,8 @@ func checkNodesPrivate(in *input) []Finding {
 				}
 			}
 		}
-		out = append(out, verdict(g.URN, "nodes in private subnets without public IPs", problems))
-	}
-	return out
+		return problems
+	})
 }
 
 // routesToInternetGateway reports whether a subnet's route table sends
@@ -148,18 +139,15 @@ func (in *input) routesToInternetGateway(subnet harness.Resource) bool {
 }
 
 func checkIMDS(in *input) []Finding {
-	var out []Finding
-	for _, lt := range in.res.OfType(launchTmpl) {
-		var problems []string
+	return each(in, launchTmpl, "IMDSv2 required with hop limit 1", func(lt harness.Resource) (problems []string) {
 		if lt.String("metadataOptions", "httpTokens") != "required" {
 			problems = append(problems, "IMDSv2 not required (httpTokens)")
 		}
 		if hop := lt.Number("metadataOptions", "httpPutResponseHopLimit"); hop != 1 {
 			problems = append(problems, fmt.Sprintf("hop limit %v lets pods reach node credentials", hop))
 		}
-		out = append(out, verdict(lt.URN, "IMDSv2 required with hop limit 1", problems))
-	}
-	return out
+		return problems
+	})
 }
 
 // sgRule is one ingress or egress rule, wherever it is declared.
@@ -277,9 +265,7 @@ func checkFlowLogs(in *input) []Finding {
 }
 
 func checkKMS(in *input) []Finding {
-	var out []Finding
-	for _, k := range in.res.OfType(kmsKey) {
-		var problems []string
+	return each(in, kmsKey, "rotation on, no * principal", func(k harness.Resource) (problems []string) {
 		if !k.Bool("enableKeyRotation") {
 			problems = append(problems, "key rotation off")
 		}
@@ -290,9 +276,8 @@ func checkKMS(in *input) []Finding {
 				}
 			}
 		}
-		out = append(out, verdict(k.URN, "rotation on, no * principal", problems))
-	}
-	return out
+		return problems
+	})
 }
 
 func checkLogRetention(in *input) []Finding {

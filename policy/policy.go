@@ -154,6 +154,16 @@ func exempt(urn, format string, args ...any) Finding {
 }
 
 // verdict passes when problems is empty and fails with the problems otherwise.
+// each checks every resource of type typ: one finding per resource, which
+// passes with ok when check lists no problem.
+func each(in *input, typ, ok string, check func(r harness.Resource) []string) []Finding {
+	var out []Finding
+	for _, r := range in.res.OfType(typ) {
+		out = append(out, verdict(r.URN, ok, check(r)))
+	}
+	return out
+}
+
 func verdict(urn string, ok string, problems []string) Finding {
 	if len(problems) == 0 {
 		return pass(urn, "%s", ok)
