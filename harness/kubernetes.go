@@ -4,26 +4,16 @@ import (
 	"encoding/base64"
 	"fmt"
 	"strings"
+
+	"github.com/cnplatform/platform/components/kubeobject"
 )
 
 // KubernetesObject is a Kubernetes object the program declares, as it would
 // be sent to the API server (secret values replaced by "[secret]").
 type KubernetesObject struct {
-	URN    string
-	Object map[string]any
-}
-
-// Kind, Namespace and Name read the object's identity.
-func (o KubernetesObject) Kind() string { s, _ := o.Object["kind"].(string); return s }
-
-func (o KubernetesObject) Namespace() string { return o.metadata("namespace") }
-
-func (o KubernetesObject) Name() string { return o.metadata("name") }
-
-func (o KubernetesObject) metadata(field string) string {
-	md, _ := o.Object["metadata"].(map[string]any)
-	s, _ := md[field].(string)
-	return s
+	URN string
+	// Fields: the object (Object) and its Kind, Name and Namespace.
+	kubeobject.Fields
 }
 
 // KubernetesObjects returns every Kubernetes object declared directly (Helm
@@ -53,7 +43,7 @@ func (r *Result) KubernetesObjects() []KubernetesObject {
 				}
 			}
 		}
-		out = append(out, KubernetesObject{URN: res.URN, Object: obj})
+		out = append(out, KubernetesObject{URN: res.URN, Fields: kubeobject.Fields{Object: obj}})
 	}
 	return out
 }

@@ -37,6 +37,8 @@ import (
 	"helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/releaseutil"
 	"sigs.k8s.io/yaml"
+
+	"github.com/cnplatform/platform/components/kubeobject"
 )
 
 // ReleaseType is the Pulumi type token of a Helm release.
@@ -218,20 +220,9 @@ type Object struct {
 	Hook string
 	// YAML is the document as rendered.
 	YAML string
-	// Object is the document parsed strictly: a duplicate key anywhere is an
-	// error of Render.
-	Object map[string]any
-}
-
-// Kind, Name, Namespace and APIVersion of the object.
-func (o Object) Kind() string       { s, _ := o.Object["kind"].(string); return s }
-func (o Object) APIVersion() string { s, _ := o.Object["apiVersion"].(string); return s }
-func (o Object) Name() string       { return o.meta("name") }
-func (o Object) Namespace() string  { return o.meta("namespace") }
-func (o Object) meta(k string) string {
-	m, _ := o.Object["metadata"].(map[string]any)
-	s, _ := m[k].(string)
-	return s
+	// Fields: Object, the document parsed strictly (a duplicate key anywhere
+	// is an error of Render), and its Kind, APIVersion, Name and Namespace.
+	kubeobject.Fields
 }
 
 // ID is "Kind namespace/name" ("Kind name" without a namespace).
@@ -403,7 +394,7 @@ func parseDocs(source, text string) ([]Object, error) {
 		if m == nil {
 			continue
 		}
-		out = append(out, Object{Source: source, YAML: strings.TrimSpace(doc) + "\n", Object: m})
+		out = append(out, Object{Source: source, YAML: strings.TrimSpace(doc) + "\n", Fields: kubeobject.Fields{Object: m}})
 	}
 	return out, nil
 }
