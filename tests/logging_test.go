@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/cnplatform/platform/components/logging"
+	"github.com/cnplatform/platform/components/logging/agentspec"
 	"github.com/cnplatform/platform/harness"
 	"github.com/cnplatform/platform/stacks"
 )
@@ -136,17 +137,6 @@ func TestIngestTokenIsOnlyInAKubernetesSecret(t *testing.T) {
 	})
 }
 
-// deployedFluentBit is the generated configuration the stack's ConfigMap
-// carries, parsed back as plain YAML.
-type deployedFluentBit struct {
-	Service  map[string]any `json:"service"`
-	Pipeline struct {
-		Inputs  []map[string]any `json:"inputs"`
-		Filters []map[string]any `json:"filters"`
-		Outputs []map[string]any `json:"outputs"`
-	} `json:"pipeline"`
-}
-
 func plugin(t *testing.T, list []map[string]any, name string) map[string]any {
 	t.Helper()
 	for _, m := range list {
@@ -178,7 +168,7 @@ func TestGeneratedFluentBitConfigOnEveryStack(t *testing.T) {
 			}
 		}
 		require.NotEmpty(t, text, "the chart reads our ConfigMap")
-		var doc deployedFluentBit
+		var doc agentspec.PlainFluentBitConfig
 		require.NoError(t, yaml.UnmarshalStrict([]byte(text), &doc))
 
 		u, err := url.Parse(cfg.Logging.LogScaleURL)

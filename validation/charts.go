@@ -11,36 +11,21 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
+
+	"github.com/cnplatform/platform/cmd/plan/planout"
 )
 
-// ChartsDirEnv names the static Helm chart repository cmd/plan renders the
-// releases from (default ../shared/charts beside the repository).
-const ChartsDirEnv = "PLATFORM_CHARTS_DIR"
-
-// ChartsDir is the chart repository the plan renders from.
+// ChartsDir is the chart repository the plan renders from:
+// $PLATFORM_CHARTS_DIR (planout.ChartsDirEnv) or ../shared/charts beside
+// the repository.
 func ChartsDir(repoRoot string) string {
-	if d := os.Getenv(ChartsDirEnv); d != "" {
-		return d
-	}
-	return filepath.Join(repoRoot, "..", "shared", "charts")
-}
-
-// ReleaseInfo is DIR/charts/<release>/release.yaml, written by
-// `cmd/plan -out DIR`.
-type ReleaseInfo struct {
-	Release   string         `json:"release"`
-	Namespace string         `json:"namespace"`
-	Chart     string         `json:"chart"`
-	Pinned    string         `json:"pinnedVersion"`
-	Rendered  string         `json:"renderedVersion"`
-	Note      string         `json:"note,omitempty"`
-	Objects   int            `json:"objects"`
-	Kinds     map[string]int `json:"kinds"`
+	dir, _ := planout.ChartsDir(repoRoot)
+	return dir
 }
 
 // RenderedRelease is one Helm release as rendered by `cmd/plan -out`.
 type RenderedRelease struct {
-	ReleaseInfo
+	planout.ChartReport
 	Objects []Object
 }
 
@@ -52,7 +37,8 @@ func (r RenderedRelease) ID() string {
 var yamlDocSeparator = regexp.MustCompile(`(?m)^---[ \t]*$`)
 
 // ReadReleases reads every release under dir (DIR/charts): each
-// <release>/release.yaml and the multi-document template files beside it.
+// <release>/release.yaml (planout.ReleaseFile) and the multi-document
+// template files beside it.
 func ReadReleases(stack, dir string) ([]RenderedRelease, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -64,17 +50,18 @@ func ReadReleases(stack, dir string) ([]RenderedRelease, error) {
 			continue
 		}
 		base := filepath.Join(dir, e.Name())
-		b, err := os.ReadFile(filepath.Join(base, "release.yaml"))
+		report := filepath.Join(base, planout.ReleaseFile)
+		b, err := os.ReadFile(report)
 		if err != nil {
 			return nil, fmt.Errorf("stack %s: %w", stack, err)
 		}
 		var rel RenderedRelease
-		if err := yaml.UnmarshalStrict(b, &rel.ReleaseInfo); err != nil {
-			return nil, fmt.Errorf("stack %s: %s/release.yaml: %w", stack, e.Name(), err)
+		if err := yaml.UnmarshalStrict(b, &rel.ChartReport); err != nil {
+			return nil, fmt.Errorf("stack %s: %s/%s: %w", stack, e.Name(), planout.ReleaseFile, err)
 		}
 		var files []string
 		err = filepath.WalkDir(base, func(p string, d fs.DirEntry, err error) error {
-			if err == nil && !d.IsDir() && strings.HasSuffix(p, ".yaml") && p != filepath.Join(base, "release.yaml") {
+			if err == nil && !d.IsDir() && strings.HasSuffix(p, ".yaml") && p != report {
 				files = append(files, p)
 			}
 			return err
@@ -90,8 +77,8 @@ func ReadReleases(stack, dir string) ([]RenderedRelease, error) {
 			}
 			rel.Objects = append(rel.Objects, objectsOf(stack, base, f, b)...)
 		}
-		if len(rel.Objects) != rel.ReleaseInfo.Objects {
-			return nil, fmt.Errorf("stack %s: release %s: read %d objects, release.yaml says %d", stack, rel.Release, len(rel.Objects), rel.ReleaseInfo.Objects)
+		if len(rel.Objects) != rel.ChartReport.Objects {
+			return nil, fmt.Errorf("stack %s: release %s: read %d objects, %s says %d", stack, rel.Release, len(rel.Objects), planout.ReleaseFile, rel.ChartReport.Objects)
 		}
 		out = append(out, rel)
 	}

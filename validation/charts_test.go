@@ -11,6 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/cnplatform/platform/cmd/plan/planout"
 )
 
 // renderedReleases returns the Helm releases `cmd/plan -out` rendered for
@@ -21,8 +23,8 @@ func renderedReleases(t *testing.T, all map[string][]Object, stack string) []Ren
 	t.Helper()
 	chartsDir := ChartsDir(repoRoot)
 	_, err := os.Stat(filepath.Join(chartsDir, "index.yaml"))
-	require.NoError(t, err, "chart repository %s (set %s to a static Helm repository holding the pinned charts)", chartsDir, ChartsDirEnv)
-	rels, err := ReadReleases(stack, filepath.Join(workDir, "plan-"+stack, "charts"))
+	require.NoError(t, err, "chart repository %s (set %s to a static Helm repository holding the pinned charts)", chartsDir, planout.ChartsDirEnv)
+	rels, err := ReadReleases(stack, filepath.Join(workDir, "plan-"+stack, planout.ChartsSubdir))
 	require.NoError(t, err)
 	require.NotEmpty(t, rels, "stack %s renders Helm releases", stack)
 	return rels

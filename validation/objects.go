@@ -11,6 +11,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
+
+	"github.com/cnplatform/platform/cmd/plan/planout"
 )
 
 // Placeholders the offline plan writes where a value is not known: secret
@@ -83,7 +85,7 @@ func RenderStack(planBinary, repoRoot, stack, outDir string) ([]Object, error) {
 	if err := cmd.Run(); err != nil {
 		return nil, fmt.Errorf("plan -stack %s -out %s: %v\n%s", stack, outDir, err, stderr.String())
 	}
-	return ReadObjects(stack, filepath.Join(outDir, "kubernetes"))
+	return ReadObjects(stack, filepath.Join(outDir, planout.KubernetesSubdir))
 }
 
 // ReadObjects reads every *.yaml file in dir; each holds one object.

@@ -9,34 +9,12 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/cnplatform/platform/cmd/plan/planout"
 	"github.com/cnplatform/platform/components/cluster"
 	"github.com/cnplatform/platform/components/helmrelease/render"
 	"github.com/cnplatform/platform/harness"
 	"github.com/cnplatform/platform/stacks"
 )
-
-// ChartsDirEnv names the static Helm chart repository (index.yaml and the
-// chart archives) the plan renders releases from, when -charts is not set.
-const ChartsDirEnv = "PLATFORM_CHARTS_DIR"
-
-// ReleaseFile is written in DIR/charts/<release>/ by -out: the release's
-// ChartReport (name, namespace, chart, versions, object counts).
-const ReleaseFile = "release.yaml"
-
-// ChartReport is one rendered Helm release in the JSON plan.
-type ChartReport struct {
-	Release   string `json:"release"`
-	Namespace string `json:"namespace"`
-	Chart     string `json:"chart"`
-	// Pinned is the version the program installs; Rendered the version
-	// rendered (older when the chart repository lacks the pin, see Note).
-	Pinned   string `json:"pinnedVersion"`
-	Rendered string `json:"renderedVersion"`
-	Note     string `json:"note,omitempty"`
-	// Objects is the number of rendered objects, Kinds the count per kind.
-	Objects int            `json:"objects"`
-	Kinds   map[string]int `json:"kinds"`
-}
 
 // chartsDir returns the chart repository to render from and whether the
 // user named it (-charts or the environment): a named one must exist.
@@ -44,10 +22,7 @@ func chartsDir(flagValue, projectDir string) (string, bool) {
 	if flagValue != "" {
 		return flagValue, true
 	}
-	if d := os.Getenv(ChartsDirEnv); d != "" {
-		return d, true
-	}
-	return filepath.Join(projectDir, "..", "shared", "charts"), false
+	return planout.ChartsDir(projectDir)
 }
 
 // renderCharts renders every Helm release the stack declares, with the
@@ -73,10 +48,10 @@ func renderCharts(res *harness.Result, cfg *stacks.Config, dir string) ([]*rende
 }
 
 // chartReports summarises rendered releases for the JSON plan.
-func chartReports(results []*render.Result) []ChartReport {
-	out := []ChartReport{}
+func chartReports(results []*render.Result) []planout.ChartReport {
+	out := []planout.ChartReport{}
 	for _, r := range results {
-		out = append(out, ChartReport{
+		out = append(out, planout.ChartReport{
 			Release: r.Release.Name, Namespace: r.Release.Namespace, Chart: r.Resolved.Chart,
 			Pinned: r.Resolved.Pinned, Rendered: r.Resolved.Version, Note: r.Resolved.Note(),
 			Objects: len(r.Objects), Kinds: r.Counts(),
@@ -87,11 +62,11 @@ func chartReports(results []*render.Result) []ChartReport {
 }
 
 // writeCharts writes each release's rendered manifests under
-// DIR/charts/<release>/, one file per chart template, so a pull request
+// DIR/charts/<release>/ (planout.ChartsSubdir), one file per chart template, so a pull request
 // shows what the cluster will receive.
 func writeCharts(results []*render.Result, dir string) error {
 	for _, r := range results {
-		base := filepath.Join(dir, "charts", r.Release.Name)
+		base := filepath.Join(dir, planout.ChartsSubdir, r.Release.Name)
 		if err := os.RemoveAll(base); err != nil {
 			return err
 		}
@@ -104,7 +79,7 @@ func writeCharts(results []*render.Result, dir string) error {
 		if err != nil {
 			return err
 		}
-		if err := os.WriteFile(filepath.Join(base, ReleaseFile), meta, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(base, planout.ReleaseFile), meta, 0o644); err != nil {
 			return err
 		}
 		for name, b := range r.Files() {
@@ -143,7 +118,7 @@ func renderForPlan(res *harness.Result, cfg *stacks.Config, flagValue, projectDi
 	}
 	dir, named := chartsDir(flagValue, projectDir)
 	if _, err := os.Stat(filepath.Join(dir, "index.yaml")); err != nil && !named {
-		fmt.Fprintf(stderr, "plan: Helm releases not rendered: no chart repository at %s (-charts DIR or $%s)\n", dir, ChartsDirEnv)
+		fmt.Fprintf(stderr, "plan: Helm releases not rendered: no chart repository at %s (-charts DIR or $%s)\n", dir, planout.ChartsDirEnv)
 		return nil, 0
 	}
 	rendered, err := renderCharts(res, cfg, dir)

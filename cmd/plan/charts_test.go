@@ -10,6 +10,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"sigs.k8s.io/yaml"
+
+	"github.com/cnplatform/platform/cmd/plan/planout"
 )
 
 // chartRepository is the static Helm repository the plan renders from in
@@ -19,7 +21,7 @@ func chartRepository(t *testing.T) string {
 	t.Helper()
 	dir, _ := chartsDir("", repoRoot)
 	_, err := os.Stat(filepath.Join(dir, "index.yaml"))
-	require.NoError(t, err, "chart repository (set %s)", ChartsDirEnv)
+	require.NoError(t, err, "chart repository (set %s)", planout.ChartsDirEnv)
 	return dir
 }
 
@@ -32,7 +34,7 @@ func TestJSONReportsRenderedCharts(t *testing.T) {
 	require.Equal(t, 0, code, stderr)
 	var p Plan
 	require.NoError(t, json.Unmarshal([]byte(out), &p))
-	byRelease := map[string]ChartReport{}
+	byRelease := map[string]planout.ChartReport{}
 	for _, c := range p.Charts {
 		byRelease[c.Release] = c
 	}
@@ -67,9 +69,9 @@ func TestOutWritesRenderedCharts(t *testing.T) {
 	dir := t.TempDir()
 	code, _, stderr := plan(t, "-dir", repoRoot, "-stack", "dev", "-out", dir, "-charts", charts)
 	require.Equal(t, 0, code, stderr)
-	b, err := os.ReadFile(filepath.Join(dir, "charts", "fluent-bit", ReleaseFile))
+	b, err := os.ReadFile(filepath.Join(dir, "charts", "fluent-bit", planout.ReleaseFile))
 	require.NoError(t, err)
-	var rep ChartReport
+	var rep planout.ChartReport
 	require.NoError(t, yaml.UnmarshalStrict(b, &rep))
 	assert.Equal(t, "logging", rep.Namespace)
 	assert.Equal(t, rep.Pinned, rep.Rendered)

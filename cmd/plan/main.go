@@ -29,6 +29,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/cnplatform/platform/cmd/plan/planout"
 	"github.com/cnplatform/platform/cost"
 	"github.com/cnplatform/platform/deploytime"
 	"github.com/cnplatform/platform/harness"
@@ -64,7 +65,7 @@ type Plan struct {
 	// ZoneFailure has one report per availability zone (none for local).
 	ZoneFailure []zonefailure.ZoneReport `json:"zoneFailure"`
 	// Charts has one report per Helm release rendered (-charts).
-	Charts []ChartReport `json:"charts"`
+	Charts []planout.ChartReport `json:"charts"`
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -75,7 +76,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	asJSON := fs.Bool("json", false, "print the plan as JSON")
 	out := fs.String("out", "", "write the declared Kubernetes objects as YAML under this directory")
 	strict := fs.Bool("strict", false, "exit 1 when any security baseline check fails")
-	charts := fs.String("charts", "", "static Helm chart repository (index.yaml and archives) -json and -out render the releases from; default $"+ChartsDirEnv+" or DIR/../shared/charts when present")
+	charts := fs.String("charts", "", "static Helm chart repository (index.yaml and archives) -json and -out render the releases from; default $"+planout.ChartsDirEnv+" or DIR/../shared/charts when present")
 	deploy := fs.Bool("deploy", false, "the stack is about to be deployed: exit 1 when it holds example values (documentation account ids, CIDR blocks, domains, zone ids)")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -288,7 +289,7 @@ func writeObjects(res *harness.Result, cfg *stacks.Config, dir string) error {
 			return err
 		}
 	}
-	kdir := filepath.Join(dir, "kubernetes")
+	kdir := filepath.Join(dir, planout.KubernetesSubdir)
 	if err := os.MkdirAll(kdir, 0o755); err != nil {
 		return err
 	}

@@ -10,16 +10,14 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/cnplatform/platform/components/contract"
+	"github.com/cnplatform/platform/components/logging/agentspec"
 	"github.com/cnplatform/platform/components/namespace"
 )
 
-// Agents that can ship the logs.
+// Agents that can ship the logs (written in [agentspec]).
 const (
-	// FluentBit is the default agent: ~450 KB base memory, bounded buffers.
-	FluentBit = "fluent-bit"
-	// Fluentd is the original setup's agent: more plugins, far more memory
-	// (over 60 MB base, seen at 1.5 GB per node under load).
-	Fluentd = "fluentd"
+	FluentBit = agentspec.FluentBit
+	Fluentd   = agentspec.Fluentd
 )
 
 // MemoryLimitRangeMiB is the memory limit each agent may be given, in MiB;
@@ -29,16 +27,10 @@ var MemoryLimitRangeMiB = map[string][2]int{FluentBit: {32, 1024}, Fluentd: {128
 // Agents lists the allowed values of Args.Agent.
 var Agents = []string{FluentBit, Fluentd}
 
-// LogScale documents two Elastic Bulk endpoints on its base URL,
-// /api/v1/ingest/elastic-bulk and /_bulk ("LogScale URLs and Endpoints",
-// https://library.humio.com/falcon-logscale-cloud/endpoints.html).
+// LogScale's two Elastic Bulk endpoints (written in [agentspec]).
 const (
-	// IngestPath is the first.
-	IngestPath = "/api/v1/ingest/elastic-bulk"
-	// BulkPath is the second, the one both agents reach: Fluent Bit's es
-	// output and fluent-plugin-elasticsearch append /_bulk to their
-	// `path`, which is therefore left empty.
-	BulkPath = "/_bulk"
+	IngestPath = agentspec.IngestPath
+	BulkPath   = agentspec.BulkPath
 )
 
 // IngestUser is the user name LogScale expects beside an ingest token on
@@ -168,19 +160,12 @@ func (a Args) withDefaults() Args {
 	return out
 }
 
-// Buffer sizing. LogRateKiBPerSecond is log volume as the node's files hold
-// it, but the buffer holds records: each line parsed and carrying the
-// Kubernetes metadata and cluster field the filters add, so a line takes
-// more room in the buffer than in its file. These two constants are
-// measured with the real agent (validation/logagent, docs/logging.md
-// "Measured"), which fails when the measurement drifts from them.
+// Buffer sizing: LogRateKiBPerSecond is log volume as the node's files hold
+// it; a line of SizingLineBytes takes BufferBytesPerLine in the buffer
+// (measured with the real agent; written in [agentspec]).
 const (
-	// SizingLineBytes is the average container log line the sizing
-	// assumes, CRI prefix included.
-	SizingLineBytes = 200
-	// BufferBytesPerLine is what such a line takes in Fluent Bit's
-	// filesystem buffer, counted as storage.total_limit_size counts.
-	BufferBytesPerLine = 640
+	SizingLineBytes    = agentspec.SizingLineBytes
+	BufferBytesPerLine = agentspec.BufferBytesPerLine
 )
 
 // BufferMiBFor is the disk buffer that holds minutes of logs at rateKiB

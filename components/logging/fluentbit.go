@@ -7,6 +7,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/cnplatform/platform/components/helmrelease"
+	"github.com/cnplatform/platform/components/logging/agentspec"
 	"github.com/cnplatform/platform/components/podvalues"
 )
 
@@ -23,23 +24,26 @@ var FluentBitChart = helmrelease.Chart{
 // a chart bump never changes the agent silently.
 var FluentBitImage = podvalues.Image{Repository: "cr.fluentbit.io/fluent/fluent-bit", Tag: "5.0.9", PullPolicy: "IfNotPresent"}
 
-// Fluent Bit's HTTP server: metrics and health. The chart names the
-// container port `http` and exposes it through its Service.
+// Fluent Bit's HTTP server and configuration file (written in
+// [agentspec]).
 const (
-	FluentBitMetricsPort = 2020
-	FluentBitMetricsPath = "/api/v2/metrics/prometheus"
-	FluentBitHealthPath  = "/api/v1/health"
-	// FluentBitConfigFile is the key of the generated configuration in the
-	// ConfigMap; the chart mounts the ConfigMap at /fluent-bit/etc/conf.
-	FluentBitConfigFile = "fluent-bit.yaml"
-	fluentBitConfigDir  = "/fluent-bit/etc/conf"
+	FluentBitMetricsPort = agentspec.FluentBitMetricsPort
+	FluentBitMetricsPath = agentspec.FluentBitMetricsPath
+	FluentBitHealthPath  = agentspec.FluentBitHealthPath
+	FluentBitConfigFile  = agentspec.FluentBitConfigFile
+	fluentBitConfigDir   = "/fluent-bit/etc/conf"
 	// IngestTokenEnv is the environment variable holding the ingest token,
 	// filled from the Kubernetes Secret; the configuration refers to it as
 	// ${LOGSCALE_INGEST_TOKEN}, which both agents expand at start.
 	IngestTokenEnv = "LOGSCALE_INGEST_TOKEN"
-	containerLogs  = "/var/log/containers/*.log"
+	containerLogs  = agentspec.ContainerLogDir + "/*.log"
 	kubeTag        = "kube.*"
 )
+
+// kubeTagPrefix is what the tail input's tag kube.* becomes for a file in
+// ContainerLogDir (the `*` is the file's path, slashes as dots), so the
+// kubernetes filter finds pod, namespace and container after it.
+var kubeTagPrefix = "kube" + strings.ReplaceAll(agentspec.ContainerLogDir, "/", ".") + "."
 
 // FluentBitConfig is Fluent Bit's YAML configuration document
 // (docs.fluentbit.io, "YAML configuration").
@@ -187,13 +191,12 @@ func FluentBitConfigFor(a Args) FluentBitConfig {
 	}
 	var exclude []string
 	for _, ns := range a.ExcludeNamespaces {
-		// Container log files are named <pod>_<namespace>_<container>-<id>.log.
-		exclude = append(exclude, fmt.Sprintf("/var/log/containers/*_%s_*.log", ns))
+		exclude = append(exclude, agentspec.NamespaceLogFiles(ns))
 	}
 	filters := []any{KubernetesFilter{
 		Name:              "kubernetes",
 		Match:             kubeTag,
-		KubeTagPrefix:     "kube.var.log.containers.",
+		KubeTagPrefix:     kubeTagPrefix,
 		MergeLog:          true,
 		KeepLog:           false,
 		K8sLoggingParser:  true,

@@ -10,25 +10,15 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/cnplatform/platform/components/logging"
+	"github.com/cnplatform/platform/components/logging/agentspec"
 )
 
-// parsedFluentBit is the generated file read back as Fluent Bit would: a
-// plain YAML document, not our Go types.
-type parsedFluentBit struct {
-	Service  map[string]any `json:"service"`
-	Pipeline struct {
-		Inputs  []map[string]any `json:"inputs"`
-		Filters []map[string]any `json:"filters"`
-		Outputs []map[string]any `json:"outputs"`
-	} `json:"pipeline"`
-}
-
-func renderFluentBit(t *testing.T, args logging.Args) parsedFluentBit {
+func renderFluentBit(t *testing.T, args logging.Args) agentspec.PlainFluentBitConfig {
 	t.Helper()
 	r, err := logging.Render(&args)
 	require.NoError(t, err)
 	require.Equal(t, logging.FluentBit, r.Args.Agent)
-	var doc parsedFluentBit
+	var doc agentspec.PlainFluentBitConfig
 	require.NoError(t, yaml.UnmarshalStrict([]byte(r.Config), &doc), r.Config)
 	return doc
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/cnplatform/platform/components/helmrelease"
+	"github.com/cnplatform/platform/components/logging/agentspec"
 	"github.com/cnplatform/platform/components/podvalues"
 )
 
@@ -65,7 +66,7 @@ func FluentdConfigFor(a Args) FluentdConfig {
 	buffer := strings.TrimSuffix(a.BufferHostPath, "/")
 	var exclude []string
 	for _, ns := range a.ExcludeNamespaces {
-		exclude = append(exclude, strconv.Quote(fmt.Sprintf("/var/log/containers/*_%s_*.log", ns)))
+		exclude = append(exclude, strconv.Quote(agentspec.NamespaceLogFiles(ns)))
 	}
 	tail := FluentdDirective{Name: "source", Params: []FluentdParam{
 		p("@type", "tail"),

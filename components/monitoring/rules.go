@@ -11,6 +11,7 @@ import (
 
 	"github.com/cnplatform/platform/components/contract"
 	"github.com/cnplatform/platform/components/logging"
+	"github.com/cnplatform/platform/components/monitoring/promrule"
 	"github.com/cnplatform/platform/components/namespace"
 )
 
@@ -93,26 +94,14 @@ func (r RuleArgs) validate() []string {
 	return p
 }
 
-// RuleGroup is a Prometheus rule group (rule file and PrometheusRule spec).
-type RuleGroup struct {
-	Name  string `json:"name"`
-	Rules []Rule `json:"rules"`
-}
-
-// Rule is a recording or alerting rule.
-type Rule struct {
-	Record      string            `json:"record,omitempty"`
-	Alert       string            `json:"alert,omitempty"`
-	Expr        string            `json:"expr"`
-	For         string            `json:"for,omitempty"`
-	Labels      map[string]string `json:"labels,omitempty"`
-	Annotations map[string]string `json:"annotations,omitempty"`
-}
-
-// RuleFile is the file promtool and Prometheus read.
-type RuleFile struct {
-	Groups []RuleGroup `json:"groups"`
-}
+// RuleGroup, Rule and RuleFile are the rule file's types, declared in the
+// stdlib-only [promrule] so the validation module reads them without this
+// package's dependencies.
+type (
+	RuleGroup = promrule.Group
+	Rule      = promrule.Rule
+	RuleFile  = promrule.File
+)
 
 func (r RuleArgs) alert(name, severity, forDuration, expr, summary, description string) Rule {
 	return Rule{

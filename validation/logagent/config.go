@@ -8,10 +8,12 @@ import (
 	"strings"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/cnplatform/platform/components/logging/agentspec"
 )
 
 // Where the generated configuration expects things on a node.
-const nodeLogDir = "/var/log/containers"
+const nodeLogDir = agentspec.ContainerLogDir
 
 // TestPaths are the places on this machine that replace the node's paths
 // and the LogScale address in the generated configuration.
@@ -63,15 +65,6 @@ type Generated struct {
 	SchedulerCap int
 }
 
-type fluentBitDoc struct {
-	Service  map[string]any `json:"service"`
-	Pipeline struct {
-		Inputs  []map[string]any `json:"inputs"`
-		Filters []map[string]any `json:"filters"`
-		Outputs []map[string]any `json:"outputs"`
-	} `json:"pipeline"`
-}
-
 func plugin(list []map[string]any, name string) (map[string]any, error) {
 	var found []map[string]any
 	for _, p := range list {
@@ -96,7 +89,7 @@ func str(m map[string]any, key string) (string, error) {
 // Inspect reads the fields of a generated configuration the scenarios need.
 func Inspect(generated []byte) (Generated, error) {
 	var g Generated
-	var doc fluentBitDoc
+	var doc agentspec.PlainFluentBitConfig
 	if err := yaml.UnmarshalStrict(generated, &doc); err != nil {
 		return g, err
 	}
@@ -183,7 +176,7 @@ func SizeBytes(s string) (int64, error) {
 // It returns the configuration and every change; a key it expects and does
 // not find is an error, so a renamed key cannot slip through unrewritten.
 func ForTest(generated []byte, p TestPaths) ([]byte, []Change, error) {
-	var doc fluentBitDoc
+	var doc agentspec.PlainFluentBitConfig
 	if err := yaml.UnmarshalStrict(generated, &doc); err != nil {
 		return nil, nil, err
 	}
@@ -290,7 +283,7 @@ func ForTest(generated []byte, p TestPaths) ([]byte, []Change, error) {
 // differ between two configurations, for checking that ForTest changed
 // nothing but what it reports.
 func Differences(a, b []byte) ([]string, error) {
-	var da, db fluentBitDoc
+	var da, db agentspec.PlainFluentBitConfig
 	if err := yaml.UnmarshalStrict(a, &da); err != nil {
 		return nil, err
 	}

@@ -11,6 +11,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"sigs.k8s.io/yaml"
+
+	"github.com/cnplatform/platform/components/logging/agentspec"
 )
 
 // The helpers the log-agent scenarios rely on, checked without the agent:
@@ -142,7 +144,7 @@ func TestForTestRewritesOnlyPathsAndAddresses(t *testing.T) {
 	require.NoError(t, err)
 	assert.ElementsMatch(t, keys, diff)
 	assert.NotContains(t, diff, "es.index")
-	var doc fluentBitDoc
+	var doc agentspec.PlainFluentBitConfig
 	require.NoError(t, yaml.Unmarshal(out, &doc))
 	assert.Equal(t, "kube.tmp.x.containers.", doc.Pipeline.Filters[0]["kube_tag_prefix"])
 	assert.Equal(t, "/tmp/x/containers/*_kube-system_*.log", doc.Pipeline.Inputs[0]["exclude_path"])

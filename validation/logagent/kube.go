@@ -34,7 +34,7 @@ type Kube struct {
 // the release namespace bound to the chart's ClusterRole.
 const (
 	agentNamespace      = "logging"
-	agentServiceAccount = "fluent-bit"
+	agentServiceAccount = agentRelease
 )
 
 // StartKube starts kube-apiserver and etcd from binDir and provisions the

@@ -25,6 +25,9 @@ import (
 	"github.com/stretchr/testify/require"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/yaml"
+
+	"github.com/cnplatform/platform/components/logging/agentspec"
+	"github.com/cnplatform/platform/components/monitoring/promrule"
 )
 
 // repoRoot holds the stack files, cmd/plan, components/ and .tools/.
@@ -105,7 +108,6 @@ func TestMain(m *testing.M) {
 type harness struct {
 	bin, parsers, promtool string
 	kube                   *Kube
-	sizing                 Sizing
 }
 
 func TestLogAgent(t *testing.T) {
@@ -122,8 +124,6 @@ func TestLogAgent(t *testing.T) {
 		}
 	}
 	version, err := Version(bin)
-	require.NoError(t, err)
-	sizing, err := ReadSizing(repoRoot)
 	require.NoError(t, err)
 
 	work := t.TempDir()
@@ -142,7 +142,7 @@ func TestLogAgent(t *testing.T) {
 	kube, err := StartKube(toolsBin, work, stacks[0].AgentRules)
 	require.NoError(t, err)
 	t.Cleanup(func() { assert.NoError(t, kube.Stop()) })
-	h := &harness{bin: bin, parsers: parsers, promtool: filepath.Join(toolsBin, "promtool"), kube: kube, sizing: sizing}
+	h := &harness{bin: bin, parsers: parsers, promtool: filepath.Join(toolsBin, "promtool"), kube: kube}
 	t.Logf("agent %s (v%s), %d stacks, kube-apiserver %s", bin, version, len(stacks), kube.URL)
 
 	t.Run("configs", func(t *testing.T) {
@@ -212,7 +212,7 @@ func (h *harness) checkConfig(t *testing.T, s Stack) {
 	out, err := exec.Command(h.bin, "--dry-run", "-c", path).CombinedOutput()
 	require.NoError(t, err, "fluent-bit --dry-run rejects the configuration of stack %s:\n%s", s.Name, out)
 
-	var doc fluentBitDoc
+	var doc agentspec.PlainFluentBitConfig
 	require.NoError(t, yaml.Unmarshal(s.Config, &doc))
 	for k := range doc.Service {
 		assert.True(t, serviceKeys[strings.ToLower(k)], "service key %q is not one Fluent Bit v5.0.9 knows (it would be ignored silently)", k)
@@ -222,7 +222,7 @@ func (h *harness) checkConfig(t *testing.T, s Stack) {
 
 // checkDaemonSet: the chart's DaemonSet, rendered with our values, runs
 // this configuration, and every path in it exists in the pod.
-func checkDaemonSet(t *testing.T, s Stack, doc fluentBitDoc) {
+func checkDaemonSet(t *testing.T, s Stack, doc agentspec.PlainFluentBitConfig) {
 	c, err := s.AgentContainer()
 	require.NoError(t, err)
 	type mount struct {
@@ -393,7 +393,7 @@ func podLabels(instance string) map[string]string {
 // writer creates the pod in the API server and its (empty) log file.
 func (r *run) writer(c ContainerLog, labels, annotations map[string]string) *Writer {
 	require.NoError(r.t, r.h.kube.Pod(c, labels, annotations))
-	w, err := NewWriter(r.logDir, c, c.Namespace+"/"+c.Pod, int(r.h.sizing.LineBytes))
+	w, err := NewWriter(r.logDir, c, c.Namespace+"/"+c.Pod, int(agentspec.SizingLineBytes))
 	require.NoError(r.t, err)
 	return w
 }
@@ -412,12 +412,12 @@ func (r *run) scrapeLoop() {
 	defer t.Stop()
 	for {
 		sc := Scrape{At: time.Now()}
-		if code, body, err := r.agent.Get("/api/v2/metrics/prometheus"); err == nil && code == 200 {
+		if code, body, err := r.agent.Get(agentspec.FluentBitMetricsPath); err == nil && code == 200 {
 			if s, err := ParseExposition(body); err == nil {
 				sc.OK, sc.Samples = true, s
 			}
 		}
-		code, _, _ := r.agent.Get("/api/v1/health")
+		code, _, _ := r.agent.Get(agentspec.FluentBitHealthPath)
 		r.mu.Lock()
 		r.scrapes = append(r.scrapes, sc)
 		r.health[code]++
@@ -472,7 +472,7 @@ outer:
 
 // fresh scrapes the agent now.
 func (r *run) fresh() Scrape {
-	code, body, err := r.agent.Get("/api/v2/metrics/prometheus")
+	code, body, err := r.agent.Get(agentspec.FluentBitMetricsPath)
 	require.NoError(r.t, err)
 	require.Equal(r.t, 200, code)
 	s, err := ParseExposition(body)
@@ -570,7 +570,7 @@ func (r *run) alerts(exps []Expectation) {
 	for _, rule := range group.Rules {
 		exprs = append(exprs, rule.Expr)
 	}
-	rules, err := yaml.Marshal(RuleFile{Groups: []RuleGroup{WithoutAnnotations(group)}})
+	rules, err := yaml.Marshal(promrule.File{Groups: []promrule.Group{WithoutAnnotations(group)}})
 	require.NoError(t, err)
 	r.mu.Lock()
 	scrapes := append([]Scrape(nil), r.scrapes...)
@@ -806,11 +806,11 @@ func (h *harness) outage(t *testing.T, s Stack, restart bool) {
 	if !restart {
 		perLine := bufBytes / float64(buffered)
 		logMeasure(t, "buffer_bytes_per_line=%.0f (file bytes %.0f, lines of %d bytes) buffer_mb_per_outage_minute_per_1000_lines_s=%.1f lines_buffered=%d health_codes_during_outage=%v",
-			perLine, float64(fileBytes)/float64(buffered), h.sizing.LineBytes, perLine*60*1000/1e6, buffered, health)
-		assert.LessOrEqual(t, perLine, float64(h.sizing.BufferBytesPerLine)*1.1,
-			"a %d-byte line takes %.0f bytes in the buffer, more than the %d the buffer sizing assumes (components/logging BufferBytesPerLine)", h.sizing.LineBytes, perLine, h.sizing.BufferBytesPerLine)
-		assert.GreaterOrEqual(t, perLine, float64(h.sizing.BufferBytesPerLine)*0.8,
-			"a %d-byte line takes %.0f bytes in the buffer, far less than the %d the buffer sizing assumes: update BufferBytesPerLine", h.sizing.LineBytes, perLine, h.sizing.BufferBytesPerLine)
+			perLine, float64(fileBytes)/float64(buffered), agentspec.SizingLineBytes, perLine*60*1000/1e6, buffered, health)
+		assert.LessOrEqual(t, perLine, float64(agentspec.BufferBytesPerLine)*1.1,
+			"a %d-byte line takes %.0f bytes in the buffer, more than the %d the buffer sizing assumes (components/logging/agentspec BufferBytesPerLine)", agentspec.SizingLineBytes, perLine, agentspec.BufferBytesPerLine)
+		assert.GreaterOrEqual(t, perLine, float64(agentspec.BufferBytesPerLine)*0.8,
+			"a %d-byte line takes %.0f bytes in the buffer, far less than the %d the buffer sizing assumes: update BufferBytesPerLine", agentspec.SizingLineBytes, perLine, agentspec.BufferBytesPerLine)
 		waits := retryWaits(t, r.agent.LogPath)
 		require.NotEmpty(t, waits, "the agent retried during the outage")
 		sort.Ints(waits)
@@ -861,7 +861,7 @@ func (h *harness) burst(t *testing.T, s Stack) {
 // counts exactly the lines that were lost.
 func (h *harness) overflow(t *testing.T, s Stack) {
 	r := h.newRun(t, "overflow", s)
-	capacityLines := float64(r.gen.TotalLimitBytes) / float64(h.sizing.BufferBytesPerLine)
+	capacityLines := float64(r.gen.TotalLimitBytes) / float64(agentspec.BufferBytesPerLine)
 	rate := int(math.Min(burstRate, math.Ceil(overflowFactor*capacityLines/overflowLength.Seconds())))
 	c := ContainerLog{Pod: "loggen-overflow", Namespace: appNS, Container: "app"}
 	w := r.writer(c, podLabels("overflow"), nil)

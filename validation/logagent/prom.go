@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/cnplatform/platform/components/monitoring/promrule"
 )
 
 // Sample is one line of the Prometheus text exposition format.
@@ -124,46 +126,25 @@ func MetricNames(exprs ...string) []string {
 	return out
 }
 
-// RuleFile is a Prometheus rule file.
-type RuleFile struct {
-	Groups []RuleGroup `json:"groups"`
-}
-
-// RuleGroup is a group of rules.
-type RuleGroup struct {
-	Name  string `json:"name"`
-	Rules []Rule `json:"rules"`
-}
-
-// Rule is an alerting or recording rule.
-type Rule struct {
-	Record      string            `json:"record,omitempty"`
-	Alert       string            `json:"alert,omitempty"`
-	Expr        string            `json:"expr"`
-	For         string            `json:"for,omitempty"`
-	Labels      map[string]string `json:"labels,omitempty"`
-	Annotations map[string]string `json:"annotations,omitempty"`
-}
-
 // LogRules returns the log pipeline's rule group of a rule file.
-func LogRules(file []byte, group string) (RuleGroup, error) {
-	var f RuleFile
+func LogRules(file []byte, group string) (promrule.Group, error) {
+	var f promrule.File
 	if err := yaml.Unmarshal(file, &f); err != nil {
-		return RuleGroup{}, err
+		return promrule.Group{}, err
 	}
 	for _, g := range f.Groups {
 		if g.Name == group {
 			return g, nil
 		}
 	}
-	return RuleGroup{}, fmt.Errorf("no rule group %q", group)
+	return promrule.Group{}, fmt.Errorf("no rule group %q", group)
 }
 
 // WithoutAnnotations is the group with its alerts' annotations removed:
 // they are text for the people paged and play no part in whether an alert
 // fires, so a unit test over real series can name the alerts by labels.
-func WithoutAnnotations(g RuleGroup) RuleGroup {
-	out := RuleGroup{Name: g.Name}
+func WithoutAnnotations(g promrule.Group) promrule.Group {
+	out := promrule.Group{Name: g.Name}
 	for _, r := range g.Rules {
 		r.Annotations = nil
 		out.Rules = append(out.Rules, r)
@@ -172,7 +153,7 @@ func WithoutAnnotations(g RuleGroup) RuleGroup {
 }
 
 // AlertNames lists the group's alerts once each.
-func AlertNames(g RuleGroup) []string {
+func AlertNames(g promrule.Group) []string {
 	set := map[string]bool{}
 	var out []string
 	for _, r := range g.Rules {

@@ -14,13 +14,14 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/cnplatform/platform/components/logging/agentspec"
 )
 
 // BulkPaths are the Elastic Bulk endpoints LogScale documents on its base
-// URL ("LogScale URLs and Endpoints",
-// https://library.humio.com/falcon-logscale-cloud/endpoints.html): the
-// receiver answers these two paths and nothing else.
-var BulkPaths = []string{"/api/v1/ingest/elastic-bulk", "/_bulk"}
+// URL (agentspec.IngestPath, agentspec.BulkPath): the receiver answers
+// these two paths and nothing else.
+var BulkPaths = []string{agentspec.IngestPath, agentspec.BulkPath}
 
 // Doc is one document the receiver took, reduced to what the scenarios
 // check: the writer stream and sequence number the test wrote into the log

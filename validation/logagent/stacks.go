@@ -10,6 +10,8 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/cnplatform/platform/cmd/plan/planout"
+	"github.com/cnplatform/platform/components/logging/agentspec"
 	"github.com/cnplatform/platform/validation"
 )
 
@@ -84,9 +86,9 @@ type Container struct {
 
 // Agent names as the logging component deploys them.
 const (
-	agentRelease   = "fluent-bit"
+	agentRelease   = agentspec.FluentBit
 	agentConfigMap = "fluent-bit-config"
-	agentConfigKey = "fluent-bit.yaml"
+	agentConfigKey = agentspec.FluentBitConfigFile
 )
 
 // RenderStacks builds cmd/plan and renders every stack file into workDir.
@@ -158,7 +160,7 @@ func renderStack(plan, repoRoot, name, out string) (Stack, bool, error) {
 		return s, false, err
 	}
 
-	chart, err := chartObjects(filepath.Join(out, "charts", agentRelease))
+	chart, err := chartObjects(filepath.Join(out, planout.ChartsSubdir, agentRelease))
 	if err != nil {
 		return s, false, err
 	}
@@ -212,11 +214,11 @@ func (s Stack) AgentContainer() (Container, error) {
 // (one each is expected here).
 func chartObjects(dir string) (map[string]map[string]any, error) {
 	if _, err := os.Stat(dir); err != nil {
-		return nil, fmt.Errorf("the fluent-bit chart was not rendered (%s missing): plan renders charts from ../shared/charts, -charts DIR or $PLATFORM_CHARTS_DIR", dir)
+		return nil, fmt.Errorf("the fluent-bit chart was not rendered (%s missing): plan renders charts from ../shared/charts, -charts DIR or $%s", dir, planout.ChartsDirEnv)
 	}
 	out := map[string]map[string]any{}
 	err := filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
-		if err != nil || info.IsDir() || !strings.HasSuffix(p, ".yaml") || filepath.Base(p) == "release.yaml" {
+		if err != nil || info.IsDir() || !strings.HasSuffix(p, ".yaml") || filepath.Base(p) == planout.ReleaseFile {
 			return err
 		}
 		b, err := os.ReadFile(p)

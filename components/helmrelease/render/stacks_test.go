@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cnplatform/platform/cmd/plan/planout"
 	"github.com/cnplatform/platform/components/cluster"
 	"github.com/cnplatform/platform/components/helmrelease/render"
 	"github.com/cnplatform/platform/harness"
@@ -22,10 +23,6 @@ import (
 
 // repoRoot holds Pulumi.yaml and the stack files.
 const repoRoot = "../../.."
-
-// ChartsDirEnv overrides where the chart repository is read from; the
-// default is ../shared/charts beside the repository.
-const ChartsDirEnv = "PLATFORM_CHARTS_DIR"
 
 // requiredStacks must all exist, so a lost stack file cannot shrink what is
 // rendered.
@@ -58,11 +55,11 @@ var (
 	chartsFound string
 )
 
+// chartsDir is the chart repository: $PLATFORM_CHARTS_DIR or
+// ../shared/charts beside the repository, as cmd/plan reads it.
 func chartsDir() string {
-	if d := os.Getenv(ChartsDirEnv); d != "" {
-		return d
-	}
-	return filepath.Join(repoRoot, "..", "shared", "charts")
+	dir, _ := planout.ChartsDir(repoRoot)
+	return dir
 }
 
 // stackReleases evaluates a stack file with the program (stacks.Run, under
@@ -102,7 +99,7 @@ func renderAll(t *testing.T) []renderedStack {
 	renderOnce.Do(func() {
 		dir := chartsDir()
 		if _, err := os.Stat(filepath.Join(dir, "index.yaml")); err != nil {
-			renderErr = fmt.Errorf("chart repository not found: %v (set %s to a directory with index.yaml and the chart archives)", err, ChartsDirEnv)
+			renderErr = fmt.Errorf("chart repository not found: %v (set %s to a directory with index.yaml and the chart archives)", err, planout.ChartsDirEnv)
 			return
 		}
 		chartsFound = dir
