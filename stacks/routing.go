@@ -155,11 +155,11 @@ func validateRouting(p *problems, c *Config) {
 			p.add(key("acmeEmail"), rc.ACMEEmail, "must be an e-mail address such as platform@example.com")
 		}
 	}
-	if rc.CertManager != routing.CertManagerInstall && rc.CertManager != routing.CertManagerExisting {
-		p.add(key("certManager"), rc.CertManager, "must be %s (install cert-manager's chart) or %s (use the cert-manager the cluster runs)", routing.CertManagerInstall, routing.CertManagerExisting)
+	if err := routing.CheckCertManager(rc.CertManager); err != nil {
+		p.add(key("certManager"), rc.CertManager, "%v", err)
 	}
-	if rc.ExternalDNSPolicy != routing.DNSPolicySync && rc.ExternalDNSPolicy != routing.DNSPolicyUpsertOnly {
-		p.add(key("externalDnsPolicy"), rc.ExternalDNSPolicy, "must be %s or %s", routing.DNSPolicySync, routing.DNSPolicyUpsertOnly)
+	if err := routing.CheckDNSPolicy(rc.ExternalDNSPolicy); err != nil {
+		p.add(key("externalDnsPolicy"), rc.ExternalDNSPolicy, "%v", err)
 	}
 	if cloud && (rc.AccessLogRetentionDays < 1 || rc.AccessLogRetentionDays > 3650) {
 		p.add(key("accessLogRetentionDays"), rc.AccessLogRetentionDays, "must be between 1 and 3650 days")

@@ -330,8 +330,8 @@ func (a Args) validate() error {
 	default:
 		add("TLS mode %q must be %s, %s or %s", a.TLS.Mode, TLSACME, TLSACM, TLSSelfSigned)
 	}
-	if a.TLS.CertManager != CertManagerInstall && a.TLS.CertManager != CertManagerExisting {
-		add("TLS CertManager %q must be %s or %s", a.TLS.CertManager, CertManagerInstall, CertManagerExisting)
+	if err := CheckCertManager(a.TLS.CertManager); err != nil {
+		add("TLS CertManager %q: %v", a.TLS.CertManager, err)
 	}
 	if a.TLS.Mode == TLSACM {
 		region, err := CertificateRegion(a.TLS.CertificateARN)
@@ -354,8 +354,8 @@ func (a Args) validate() error {
 		if a.Domain != aws.ZoneName && !strings.HasSuffix(a.Domain, "."+aws.ZoneName) {
 			add("Domain %q must be the hosted zone's name %q or under it", a.Domain, aws.ZoneName)
 		}
-		if aws.DNSPolicy != DNSPolicySync && aws.DNSPolicy != DNSPolicyUpsertOnly {
-			add("AWS DNSPolicy %q must be %s or %s", aws.DNSPolicy, DNSPolicySync, DNSPolicyUpsertOnly)
+		if err := CheckDNSPolicy(aws.DNSPolicy); err != nil {
+			add("AWS DNSPolicy %q: %v", aws.DNSPolicy, err)
 		}
 	}
 	return errs.Err()

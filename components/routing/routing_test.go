@@ -374,7 +374,7 @@ func TestExistingCertManager(t *testing.T) {
 			TLS: routing.TLSArgs{CertManager: "bring-your-own"}})
 		return err
 	})
-	require.ErrorContains(t, err, `TLS CertManager "bring-your-own" must be install or existing`)
+	require.ErrorContains(t, err, `TLS CertManager "bring-your-own": must be install (install cert-manager's chart) or existing`)
 }
 
 func TestExposeTheNginxExample(t *testing.T) {

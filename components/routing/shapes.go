@@ -2,6 +2,7 @@ package routing
 
 import (
 	"errors"
+	"fmt"
 	"regexp"
 	"strings"
 
@@ -30,6 +31,22 @@ func CheckDomain(s string) error {
 	}
 	if !ok {
 		return errors.New("must be a lower-case DNS name with at least two labels, such as dev.example.com")
+	}
+	return nil
+}
+
+// CheckCertManager says whether s says where cert-manager comes from.
+func CheckCertManager(s string) error {
+	if s != CertManagerInstall && s != CertManagerExisting {
+		return fmt.Errorf("must be %s (install cert-manager's chart) or %s (use the cert-manager the cluster runs)", CertManagerInstall, CertManagerExisting)
+	}
+	return nil
+}
+
+// CheckDNSPolicy says whether s is an external-dns policy.
+func CheckDNSPolicy(s string) error {
+	if s != DNSPolicySync && s != DNSPolicyUpsertOnly {
+		return fmt.Errorf("must be %s or %s", DNSPolicySync, DNSPolicyUpsertOnly)
 	}
 	return nil
 }
