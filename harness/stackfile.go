@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/cnplatform/platform/harness/stackfiles"
 )
 
 // SecretPlaceholder is the value a secret config key gets offline: the
@@ -27,18 +29,7 @@ type StackFile struct {
 }
 
 // StackNames lists the stacks that have a Pulumi.<stack>.yaml in dir.
-func StackNames(dir string) ([]string, error) {
-	matches, err := filepath.Glob(filepath.Join(dir, "Pulumi.*.yaml"))
-	if err != nil {
-		return nil, err
-	}
-	var names []string
-	for _, m := range matches {
-		names = append(names, strings.TrimSuffix(strings.TrimPrefix(filepath.Base(m), "Pulumi."), ".yaml"))
-	}
-	sort.Strings(names)
-	return names, nil
-}
+func StackNames(dir string) ([]string, error) { return stackfiles.Names(dir) }
 
 // LoadStackFile reads Pulumi.<stack>.yaml from dir. Values are given to the
 // program the way the Pulumi engine gives them: scalars as strings, lists and

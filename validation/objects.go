@@ -7,12 +7,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
-	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
 	"github.com/cnplatform/platform/cmd/plan/planout"
+	"github.com/cnplatform/platform/harness/stackfiles"
 )
 
 // Placeholders the offline plan writes where a value is not known: secret
@@ -52,18 +52,7 @@ func (o Object) Key() string {
 }
 
 // StackNames lists the stacks that have a Pulumi.<stack>.yaml in repoRoot.
-func StackNames(repoRoot string) ([]string, error) {
-	files, err := filepath.Glob(filepath.Join(repoRoot, "Pulumi.*.yaml"))
-	if err != nil {
-		return nil, err
-	}
-	var names []string
-	for _, f := range files {
-		names = append(names, strings.TrimSuffix(strings.TrimPrefix(filepath.Base(f), "Pulumi."), ".yaml"))
-	}
-	sort.Strings(names)
-	return names, nil
-}
+func StackNames(repoRoot string) ([]string, error) { return stackfiles.Names(repoRoot) }
 
 // BuildPlan compiles the repository's cmd/plan into binary, so each stack
 // is rendered without relinking.
