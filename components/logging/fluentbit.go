@@ -6,23 +6,9 @@ import (
 
 	"sigs.k8s.io/yaml"
 
-	"github.com/cnplatform/platform/components/helmrelease"
 	"github.com/cnplatform/platform/components/logging/agentspec"
 	"github.com/cnplatform/platform/components/podvalues"
 )
-
-// FluentBitChart is the upstream fluent-bit chart. Version from
-// github.com/fluent/helm-charts charts/fluent-bit/CHANGELOG.md: v0.57.9
-// (2026-07-06) ships Fluent Bit v5.0.9.
-var FluentBitChart = helmrelease.Chart{
-	Repo:    "https://fluent.github.io/helm-charts",
-	Name:    "fluent-bit",
-	Version: "0.57.9",
-}
-
-// FluentBitImage is the chart's own image at its appVersion, pinned here so
-// a chart bump never changes the agent silently.
-var FluentBitImage = podvalues.Image{Repository: "cr.fluentbit.io/fluent/fluent-bit", Tag: "5.0.9", PullPolicy: "IfNotPresent"}
 
 // Fluent Bit's HTTP server and configuration file (written in
 // [agentspec]).

@@ -5,25 +5,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/cnplatform/platform/components/helmrelease"
 	"github.com/cnplatform/platform/components/logging/agentspec"
 	"github.com/cnplatform/platform/components/podvalues"
 )
-
-// FluentdChart is the upstream fluentd chart. Version from
-// github.com/fluent/helm-charts charts/fluentd/CHANGELOG.md: v0.6.0
-// (2025-08-14) ships Fluentd 1.19.3 with the elasticsearch7 variant 1.1.
-var FluentdChart = helmrelease.Chart{
-	Repo:    "https://fluent.github.io/helm-charts",
-	Name:    "fluentd",
-	Version: "0.6.0",
-}
-
-// FluentdImage is the chart's default image at 0.6.0 (app 1.19.3,
-// elasticsearch7 variant 1.1), pinned. The elasticsearch7 variant, not 8: the
-// 8.x Elasticsearch client insists on talking to a genuine Elasticsearch
-// (product check), which LogScale's bulk API is not.
-var FluentdImage = podvalues.Image{Repository: "fluent/fluentd-kubernetes-daemonset", Tag: "v1.19.3-debian-elasticsearch7-1.1", PullPolicy: "IfNotPresent"}
 
 // Fluentd's Prometheus endpoint (the chart names the port `metrics`).
 const (
