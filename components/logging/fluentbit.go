@@ -274,37 +274,20 @@ type FluentBitValues struct {
 	// TestFramework off: its test pod uses busybox:latest.
 	TestFramework Enabled `json:"testFramework"`
 	// ExistingConfigMap is our ConfigMap with the generated configuration.
-	ExistingConfigMap string                 `json:"existingConfigMap"`
-	Args              []string               `json:"args"`
-	Env               []EnvVar               `json:"env"`
-	PodAnnotations    map[string]string      `json:"podAnnotations,omitempty"`
-	PriorityClassName string                 `json:"priorityClassName"`
-	Tolerations       []podvalues.Toleration `json:"tolerations"`
-	// PodSecurityContext and SecurityContext: see agentSecurityContext.
-	PodSecurityContext    podvalues.PodSecurityContext `json:"podSecurityContext"`
-	SecurityContext       podvalues.SecurityContext    `json:"securityContext"`
-	Resources             podvalues.Resources          `json:"resources"`
-	LivenessProbe         Probe                        `json:"livenessProbe"`
-	ReadinessProbe        Probe                        `json:"readinessProbe"`
-	MetricsPort           int                          `json:"metricsPort"`
-	DaemonSetVolumes      []Volume                     `json:"daemonSetVolumes"`
-	DaemonSetVolumeMounts []VolumeMount                `json:"daemonSetVolumeMounts"`
+	ExistingConfigMap string   `json:"existingConfigMap"`
+	Args              []string `json:"args"`
+	AgentPod
+	MetricsPort           int           `json:"metricsPort"`
+	DaemonSetVolumes      []Volume      `json:"daemonSetVolumes"`
+	DaemonSetVolumeMounts []VolumeMount `json:"daemonSetVolumeMounts"`
 	// ServiceMonitor off in the chart: we declare our own, which depends on
 	// the monitoring component (the chart cannot).
-	ServiceMonitor Enabled        `json:"serviceMonitor"`
-	UpdateStrategy UpdateStrategy `json:"updateStrategy"`
+	ServiceMonitor Enabled `json:"serviceMonitor"`
 }
 
 // tokenEnv is the only way the token reaches the agent.
 func tokenEnv(secretName string) EnvVar {
 	return EnvVar{Name: IngestTokenEnv, ValueFrom: &EnvSource{SecretKeyRef: &SecretKeyRef{Name: secretName, Key: DefaultIngestTokenSecretKey}}}
-}
-
-func resources(a Args) podvalues.Resources {
-	return podvalues.Resources{
-		Requests: podvalues.ResourceList{CPU: fmt.Sprintf("%dm", a.CPURequestMilli), Memory: fmt.Sprintf("%dMi", a.MemoryRequestMiB)},
-		Limits:   podvalues.ResourceList{Memory: fmt.Sprintf("%dMi", a.MemoryLimitMiB)},
-	}
 }
 
 // hostVolumes: /var/log read-only, the buffer directory writable.
@@ -332,29 +315,20 @@ func FluentBitValuesFor(a Args, configMapName, secretName, configChecksum string
 		TestFramework:     Enabled{Enabled: false},
 		ExistingConfigMap: configMapName,
 		Args:              []string{"--workdir=/fluent-bit/etc", "--config=" + fluentBitConfigDir + "/" + FluentBitConfigFile},
-		Env:               []EnvVar{tokenEnv(secretName)},
-		PodAnnotations:    map[string]string{"checksum/platform-config": configChecksum},
-		PriorityClassName: a.PriorityClassName,
-		Tolerations:       tolerateEverything,
-		PodSecurityContext: podvalues.PodSecurityContext{
-			SeccompProfile: podvalues.RuntimeDefaultSeccomp(),
-		},
-		SecurityContext: agentSecurityContext(true),
-		Resources:       resources(a),
-		// Liveness asks only whether the HTTP server answers: restarting
-		// the agent cannot fix an unreachable LogScale (its buffer survives
-		// restarts, but a crash loop delays the catch-up).
-		LivenessProbe: Probe{HTTPGet: HTTPGetAction{Path: "/", Port: "http"}, InitialDelaySeconds: 10, PeriodSeconds: 10, FailureThreshold: 6},
-		// Readiness follows the health check, which turns 500 on output
-		// errors (chunks given up) only: with unlimited retries an
-		// unreachable LogScale leaves it at 200 (measured with the real
-		// agent); the LogOutputStalled alert, on the agent's metrics, is
-		// what reports an outage.
-		ReadinessProbe:        Probe{HTTPGet: HTTPGetAction{Path: FluentBitHealthPath, Port: "http"}, PeriodSeconds: 10, FailureThreshold: 3},
+		AgentPod: agentPod(a, secretName, configChecksum, true,
+			// Liveness asks only whether the HTTP server answers: restarting
+			// the agent cannot fix an unreachable LogScale (its buffer
+			// survives restarts, but a crash loop delays the catch-up).
+			Probe{HTTPGet: HTTPGetAction{Path: "/", Port: "http"}, InitialDelaySeconds: 10, PeriodSeconds: 10, FailureThreshold: 6},
+			// Readiness follows the health check, which turns 500 on output
+			// errors (chunks given up) only: with unlimited retries an
+			// unreachable LogScale leaves it at 200 (measured with the real
+			// agent); the LogOutputStalled alert, on the agent's metrics, is
+			// what reports an outage.
+			Probe{HTTPGet: HTTPGetAction{Path: FluentBitHealthPath, Port: "http"}, PeriodSeconds: 10, FailureThreshold: 3}),
 		MetricsPort:           FluentBitMetricsPort,
 		DaemonSetVolumes:      vols,
 		DaemonSetVolumeMounts: mounts,
 		ServiceMonitor:        Enabled{Enabled: false},
-		UpdateStrategy:        UpdateStrategy{Type: "RollingUpdate", RollingUpdate: &RollingUpdate{MaxUnavailable: "10%"}},
 	}
 }

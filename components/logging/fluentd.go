@@ -175,23 +175,14 @@ type FluentdValues struct {
 	ExtraFilesConfigMapNameOverride string `json:"extraFilesConfigMapNameOverride"`
 	// The chart's own host mounts are off (it mounts /var/log writable);
 	// ours are in Volumes/VolumeMounts.
-	MountVarLogDirectory           bool                         `json:"mountVarLogDirectory"`
-	MountDockerContainersDirectory bool                         `json:"mountDockerContainersDirectory"`
-	Volumes                        []Volume                     `json:"volumes"`
-	VolumeMounts                   []VolumeMount                `json:"volumeMounts"`
-	Env                            []EnvVar                     `json:"env"`
-	PodAnnotations                 map[string]string            `json:"podAnnotations,omitempty"`
-	PriorityClassName              string                       `json:"priorityClassName"`
-	Tolerations                    []podvalues.Toleration       `json:"tolerations"`
-	PodSecurityContext             podvalues.PodSecurityContext `json:"podSecurityContext"`
-	SecurityContext                podvalues.SecurityContext    `json:"securityContext"`
-	Resources                      podvalues.Resources          `json:"resources"`
-	LivenessProbe                  Probe                        `json:"livenessProbe"`
-	ReadinessProbe                 Probe                        `json:"readinessProbe"`
-	PodSecurityPolicy              Enabled                      `json:"podSecurityPolicy"`
-	Metrics                        FluentdMetrics               `json:"metrics"`
-	Dashboards                     FluentdDashboards            `json:"dashboards"`
-	UpdateStrategy                 UpdateStrategy               `json:"updateStrategy"`
+	MountVarLogDirectory           bool          `json:"mountVarLogDirectory"`
+	MountDockerContainersDirectory bool          `json:"mountDockerContainersDirectory"`
+	Volumes                        []Volume      `json:"volumes"`
+	VolumeMounts                   []VolumeMount `json:"volumeMounts"`
+	AgentPod
+	PodSecurityPolicy Enabled           `json:"podSecurityPolicy"`
+	Metrics           FluentdMetrics    `json:"metrics"`
+	Dashboards        FluentdDashboards `json:"dashboards"`
 }
 
 // FluentdMetrics turns the chart's ServiceMonitor off (we declare our own).
@@ -219,20 +210,13 @@ func FluentdValuesFor(a Args, configMapName, secretName, configChecksum string) 
 		MountDockerContainersDirectory:  false,
 		Volumes:                         vols,
 		VolumeMounts:                    mounts,
-		Env:                             []EnvVar{tokenEnv(secretName)},
-		PodAnnotations:                  map[string]string{"checksum/platform-config": configChecksum},
-		PriorityClassName:               a.PriorityClassName,
-		Tolerations:                     tolerateEverything,
-		PodSecurityContext:              podvalues.PodSecurityContext{SeccompProfile: podvalues.RuntimeDefaultSeccomp()},
 		// Fluentd's image entrypoint rewrites files under /fluentd at start,
 		// so its root filesystem stays writable (documented exception).
-		SecurityContext:   agentSecurityContext(false),
-		Resources:         resources(a),
-		LivenessProbe:     Probe{HTTPGet: HTTPGetAction{Path: FluentdMetricsPath, Port: "metrics"}, InitialDelaySeconds: 30, PeriodSeconds: 15, FailureThreshold: 4},
-		ReadinessProbe:    Probe{HTTPGet: HTTPGetAction{Path: FluentdMetricsPath, Port: "metrics"}, PeriodSeconds: 10, FailureThreshold: 3},
+		AgentPod: agentPod(a, secretName, configChecksum, false,
+			Probe{HTTPGet: HTTPGetAction{Path: FluentdMetricsPath, Port: "metrics"}, InitialDelaySeconds: 30, PeriodSeconds: 15, FailureThreshold: 4},
+			Probe{HTTPGet: HTTPGetAction{Path: FluentdMetricsPath, Port: "metrics"}, PeriodSeconds: 10, FailureThreshold: 3}),
 		PodSecurityPolicy: Enabled{Enabled: false},
 		Metrics:           FluentdMetrics{ServiceMonitor: Enabled{Enabled: false}},
 		Dashboards:        FluentdDashboards{Enabled: false},
-		UpdateStrategy:    UpdateStrategy{Type: "RollingUpdate", RollingUpdate: &RollingUpdate{MaxUnavailable: "10%"}},
 	}
 }

@@ -1,6 +1,10 @@
 package logging
 
-import "github.com/cnplatform/platform/components/podvalues"
+import (
+	"fmt"
+
+	"github.com/cnplatform/platform/components/podvalues"
+)
 
 // Typed fragments of Kubernetes pod specs only the logging agents use, as the
 // charts' values take them; the shared ones are in package podvalues. Only the
@@ -107,3 +111,39 @@ func agentSecurityContext(readOnlyRoot bool) podvalues.SecurityContext {
 // tolerateEverything lets the DaemonSet run on every node, whatever its
 // taints: a node without the agent is a node whose logs are lost.
 var tolerateEverything = []podvalues.Toleration{{Operator: "Exists"}}
+
+// AgentPod is what both agents' charts take, under the same keys, for the
+// DaemonSet's pods. Embedded in FluentBitValues and FluentdValues.
+type AgentPod struct {
+	Env               []EnvVar               `json:"env"`
+	PodAnnotations    map[string]string      `json:"podAnnotations,omitempty"`
+	PriorityClassName string                 `json:"priorityClassName"`
+	Tolerations       []podvalues.Toleration `json:"tolerations"`
+	// PodSecurityContext and SecurityContext: see agentSecurityContext.
+	PodSecurityContext podvalues.PodSecurityContext `json:"podSecurityContext"`
+	SecurityContext    podvalues.SecurityContext    `json:"securityContext"`
+	Resources          podvalues.Resources          `json:"resources"`
+	LivenessProbe      Probe                        `json:"livenessProbe"`
+	ReadinessProbe     Probe                        `json:"readinessProbe"`
+	UpdateStrategy     UpdateStrategy               `json:"updateStrategy"`
+}
+
+// agentPod is the pod both agents run: the ingest token from the Secret
+// only, a checksum annotation that rolls the pods when our configuration
+// changes, on every node, with the agent's probes. A tenth of the nodes
+// update at a time.
+func agentPod(a Args, secretName, configChecksum string, readOnlyRoot bool, liveness, readiness Probe) AgentPod {
+	return AgentPod{
+		Env:                []EnvVar{tokenEnv(secretName)},
+		PodAnnotations:     map[string]string{"checksum/platform-config": configChecksum},
+		PriorityClassName:  a.PriorityClassName,
+		Tolerations:        tolerateEverything,
+		PodSecurityContext: podvalues.PodSecurityContext{SeccompProfile: podvalues.RuntimeDefaultSeccomp()},
+		SecurityContext:    agentSecurityContext(readOnlyRoot),
+		Resources: podvalues.Requests(fmt.Sprintf("%dm", a.CPURequestMilli),
+			fmt.Sprintf("%dMi", a.MemoryRequestMiB), fmt.Sprintf("%dMi", a.MemoryLimitMiB)),
+		LivenessProbe:  liveness,
+		ReadinessProbe: readiness,
+		UpdateStrategy: UpdateStrategy{Type: "RollingUpdate", RollingUpdate: &RollingUpdate{MaxUnavailable: "10%"}},
+	}
+}

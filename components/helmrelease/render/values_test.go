@@ -186,5 +186,5 @@ func TestUnknownValuesKeyIsReported(t *testing.T) {
 	assert.Contains(t, problems[0], "chart "+fb.Resolved.Chart+": values key priorityClassNameX ")
 	assert.Empty(t, unknownKeyProblems(t, fb.Resolved.Chart, k, fb.Release.Values), "the values the program sends")
 	// The file that sets a key is named.
-	assert.Contains(t, settersOf(t, "checksum/platform-config"), "components/logging/fluentbit.go")
+	assert.Contains(t, settersOf(t, "checksum/platform-config"), "components/logging/podspec.go", "the agents' shared pod values (AgentPod)")
 }
