@@ -228,22 +228,27 @@ func (envoyGateway) install(ctx *pulumi.Context, r *Routing, a *Args, parent pul
 		// No Prometheus Operator CRDs: a PodMonitor would fail to apply.
 		return inst, nil
 	}
-	monitorOpts := []pulumi.ResourceOption{parent, after, pulumi.DependsOn(a.monitorDeps())}
-	pm, err := newMonitor(ctx, "envoy-proxy", "PodMonitor", EnvoyGatewayNamespace, map[string]any{
-		"selector":            map[string]any{"matchLabels": anyMap(ProxyLabels)},
-		"podMetricsEndpoints": []any{map[string]any{"port": "metrics", "path": "/stats/prometheus", "interval": "30s"}},
-	}, monitorOpts...)
-	if err != nil {
-		return nil, err
+	// The proxies' Envoy stats and the controller's metrics.
+	monitors := []struct {
+		name, kind string
+		spec       map[string]any
+	}{
+		{"envoy-proxy", "PodMonitor", map[string]any{
+			"selector":            map[string]any{"matchLabels": anyMap(ProxyLabels)},
+			"podMetricsEndpoints": []any{map[string]any{"port": "metrics", "path": "/stats/prometheus", "interval": "30s"}},
+		}},
+		{"envoy-gateway", "ServiceMonitor", map[string]any{
+			"selector":  map[string]any{"matchLabels": anyMap(envoyControllerLabels)},
+			"endpoints": []any{map[string]any{"port": "metrics", "path": "/metrics", "interval": "30s"}},
+		}},
 	}
-	sm, err := newMonitor(ctx, "envoy-gateway", "ServiceMonitor", EnvoyGatewayNamespace, map[string]any{
-		"selector":  map[string]any{"matchLabels": anyMap(envoyControllerLabels)},
-		"endpoints": []any{map[string]any{"port": "metrics", "path": "/metrics", "interval": "30s"}},
-	}, monitorOpts...)
-	if err != nil {
-		return nil, err
+	for _, m := range monitors {
+		mon, err := newMonitor(ctx, m.name, m.kind, EnvoyGatewayNamespace, m.spec, parent, after, pulumi.DependsOn(a.monitorDeps()))
+		if err != nil {
+			return nil, err
+		}
+		inst.monitors = append(inst.monitors, mon)
 	}
-	inst.monitors = []pulumi.Resource{pm, sm}
 	return inst, nil
 }
 
