@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -65,14 +66,37 @@ func Version(bin string) (string, error) {
 	return "", fmt.Errorf("%s --version printed no version: %s", bin, out)
 }
 
-// FreePort returns a TCP port of 127.0.0.1 that was free a moment ago.
+// Agent ports come from below Linux's default ephemeral range
+// (net.ipv4.ip_local_port_range, 32768-60999). Every other listener of the
+// test (receivers, the API server) binds port 0 and gets an ephemeral port,
+// so none can take an agent's port while the agent is stopped for a
+// restart, or between FreePort and the agent's bind. (With ephemeral
+// agent ports, one run's metrics scrape got a 404, which only another
+// listener on the agent's port explains: Fluent Bit serves that path.)
+const (
+	agentPortFirst = 20000
+	agentPortLast  = 32767
+)
+
+// nextAgentPort starts at an offset of the process id, so two test
+// processes rarely probe the same ports.
+var nextAgentPort atomic.Int32
+
+func init() { nextAgentPort.Store(int32(os.Getpid() % 4000)) }
+
+// FreePort returns a TCP port of 127.0.0.1 outside the ephemeral range that
+// was free a moment ago, a different one on each call.
 func FreePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
+	span := int32(agentPortLast - agentPortFirst + 1)
+	for range span {
+		port := agentPortFirst + int((nextAgentPort.Add(1)-1)%span)
+		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		if err == nil {
+			ln.Close()
+			return port, nil
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
+	return 0, fmt.Errorf("no free TCP port of 127.0.0.1 in %d-%d", agentPortFirst, agentPortLast)
 }
 
 // Agent runs one Fluent Bit process at a time with one configuration; it
@@ -131,9 +155,12 @@ func (a *Agent) Start() error {
 			return fmt.Errorf("fluent-bit exited at start (%v); its log %s ends:\n%s", a.exitErr, a.LogPath, tail(a.LogPath, 20))
 		default:
 		}
+		// Fluent Bit's root answers its build information,
+		// {"fluent-bit":{"version":...}}: the agent, not another listener.
 		if resp, err := http.Get("http://" + a.MetricsAddr + "/"); err == nil {
+			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+			if resp.StatusCode == http.StatusOK && strings.Contains(string(body), `"fluent-bit"`) {
 				return nil
 			}
 		}
