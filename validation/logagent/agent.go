@@ -70,9 +70,7 @@ func Version(bin string) (string, error) {
 // (net.ipv4.ip_local_port_range, 32768-60999). Every other listener of the
 // test (receivers, the API server) binds port 0 and gets an ephemeral port,
 // so none can take an agent's port while the agent is stopped for a
-// restart, or between FreePort and the agent's bind. (With ephemeral
-// agent ports, one run's metrics scrape got a 404, which only another
-// listener on the agent's port explains: Fluent Bit serves that path.)
+// restart, or between FreePort and the agent's bind.
 const (
 	agentPortFirst = 20000
 	agentPortLast  = 32767

@@ -470,9 +470,25 @@ outer:
 	return sum, found
 }
 
-// fresh scrapes the agent now.
+// fresh scrapes the agent now. Fluent Bit answers 404 while it holds no
+// metrics snapshot (fluent/fluent-bit src/http_server/api/v2/metrics.c:
+// metrics_get_latest returns NULL, cb_metrics_prometheus sets 404), which
+// happens for a moment under load; Prometheus would record a failed
+// scrape. fresh tries again for up to 5 s.
 func (r *run) fresh() Scrape {
-	code, body, err := r.agent.Get(agentspec.FluentBitMetricsPath)
+	var code, notFound int
+	var body string
+	var err error
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		code, body, err = r.agent.Get(agentspec.FluentBitMetricsPath)
+		if err != nil || code != 404 || time.Now().After(deadline) {
+			break
+		}
+		notFound++
+	}
+	if notFound > 0 {
+		r.t.Logf("metrics: %d scrapes answered 404 (no snapshot yet), then %d", notFound, code)
+	}
 	require.NoError(r.t, err)
 	require.Equal(r.t, 200, code)
 	s, err := ParseExposition(body)
