@@ -103,11 +103,12 @@ func NewLogging(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 	if args.IngestToken == nil {
 		err = errors.Join(err, errors.New("IngestToken is required"))
 	}
-	a := r.Args
-	l := &Logging{Agent: a.Agent, MetricsPath: r.MetricsPath, BufferMiB: a.BufferMiB}
+	l := &Logging{}
 	if err := contract.Register(ctx, typeToken, name, err, l, opts...); err != nil {
 		return nil, err
 	}
+	a := r.Args
+	l.Agent, l.MetricsPath, l.BufferMiB = a.Agent, r.MetricsPath, a.BufferMiB
 	parent := pulumi.Parent(l)
 
 	ns, err := namespace.New(ctx, name, &namespace.Args{

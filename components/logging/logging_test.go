@@ -237,6 +237,25 @@ func TestNewLoggingNeedsAToken(t *testing.T) {
 	assert.Contains(t, err.Error(), "IngestToken")
 }
 
+// Invalid Args and no token: one error naming the component and every
+// problem, and nothing registered (the constructor must not read the
+// Render result it did not get).
+func TestNewLoggingReportsEveryProblemBeforeRegistering(t *testing.T) {
+	res, err := harness.Run("t", nil, nil, func(ctx *pulumi.Context) error {
+		a := baseArgs()
+		a.Agent = "syslog"
+		_, err := logging.NewLogging(ctx, "logging", &a)
+		return err
+	})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `platform:logging:Logging "logging": `)
+	assert.Contains(t, err.Error(), `"syslog"`)
+	assert.Contains(t, err.Error(), "IngestToken is required")
+	if res != nil {
+		assert.Empty(t, res.Resources)
+	}
+}
+
 // mentions reports whether s occurs in any string inside v, secrets opened.
 func mentions(v resource.PropertyValue, s string) bool {
 	switch {
