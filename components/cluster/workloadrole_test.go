@@ -65,3 +65,25 @@ func TestWorkloadRoleNamesFitIAM(t *testing.T) {
 	}
 	assert.Equal(t, "external-dns", first["external-dns"], "a name that fits is kept")
 }
+
+// A role for no service account is refused, in the error form of every
+// component, before anything of it is registered.
+func TestWorkloadRoleNeedsAServiceAccount(t *testing.T) {
+	res, err := harness.Run("t", nil, nil, func(ctx *pulumi.Context) error {
+		a := args()
+		a.AdminRoleARNs = []string{"arn:aws:iam::111122223333:role/deploy"}
+		c, err := cluster.NewCluster(ctx, "c", a)
+		if err != nil {
+			return err
+		}
+		_, err = c.NewWorkloadRole(ctx, "nobody", &cluster.WorkloadRoleArgs{Namespace: "ns"})
+		return err
+	})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `platform:cluster:WorkloadRole "nobody": Namespace and ServiceAccount are required`)
+	if res != nil {
+		for _, r := range res.Resources {
+			assert.NotContains(t, r.URN, "WorkloadRole::nobody", "registered although refused")
+		}
+	}
+}
