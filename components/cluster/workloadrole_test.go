@@ -26,13 +26,7 @@ func TestWorkloadRoleNamesFitIAM(t *testing.T) {
 		strings.Repeat("a", 100) + "-external-dns",
 	}
 	run := func() map[string]string {
-		res, err := harness.Run("t", nil, nil, func(ctx *pulumi.Context) error {
-			a := args()
-			a.AdminRoleARNs = []string{"arn:aws:iam::111122223333:role/deploy"}
-			c, err := cluster.NewCluster(ctx, "c", a)
-			if err != nil {
-				return err
-			}
+		res, err := onCluster(func(ctx *pulumi.Context, c *cluster.Cluster) error {
 			for _, n := range names {
 				if _, err := c.NewWorkloadRole(ctx, n, &cluster.WorkloadRoleArgs{
 					Namespace: "ns", ServiceAccount: "sa", Policy: pulumi.String(`{"Version":"2012-10-17","Statement":[]}`),
@@ -69,14 +63,8 @@ func TestWorkloadRoleNamesFitIAM(t *testing.T) {
 // A role for no service account is refused, in the error form of every
 // component, before anything of it is registered.
 func TestWorkloadRoleNeedsAServiceAccount(t *testing.T) {
-	res, err := harness.Run("t", nil, nil, func(ctx *pulumi.Context) error {
-		a := args()
-		a.AdminRoleARNs = []string{"arn:aws:iam::111122223333:role/deploy"}
-		c, err := cluster.NewCluster(ctx, "c", a)
-		if err != nil {
-			return err
-		}
-		_, err = c.NewWorkloadRole(ctx, "nobody", &cluster.WorkloadRoleArgs{Namespace: "ns"})
+	res, err := onCluster(func(ctx *pulumi.Context, c *cluster.Cluster) error {
+		_, err := c.NewWorkloadRole(ctx, "nobody", &cluster.WorkloadRoleArgs{Namespace: "ns"})
 		return err
 	})
 	require.Error(t, err)
@@ -86,4 +74,17 @@ func TestWorkloadRoleNeedsAServiceAccount(t *testing.T) {
 			assert.NotContains(t, r.URN, "WorkloadRole::nobody", "registered although refused")
 		}
 	}
+}
+
+// onCluster runs build on a cluster of the default test Args.
+func onCluster(build func(*pulumi.Context, *cluster.Cluster) error) (*harness.Result, error) {
+	return harness.Run("t", nil, nil, func(ctx *pulumi.Context) error {
+		a := args()
+		a.AdminRoleARNs = []string{"arn:aws:iam::111122223333:role/deploy"}
+		c, err := cluster.NewCluster(ctx, "c", a)
+		if err != nil {
+			return err
+		}
+		return build(ctx, c)
+	})
 }
