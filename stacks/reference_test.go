@@ -96,6 +96,16 @@ type row struct {
 
 func same(v string) func(column) string { return func(column) string { return v } }
 
+// inEnv is there in env's column and elsewhere in the others.
+func inEnv(env Environment, there, elsewhere string) func(column) string {
+	return func(c column) string {
+		if c.env == env {
+			return there
+		}
+		return elsewhere
+	}
+}
+
 func code(v string) string { return "`" + v + "`" }
 
 func table(header string, cols []column, rows []row) string {
@@ -126,12 +136,7 @@ func foundationTable() string {
 		n := c.d.Nodes
 		return fmt.Sprintf("%d / %d / %d", n.MinSize, n.DesiredSize, n.MaxSize)
 	}
-	zones := func(c column) string {
-		if c.env == Prod {
-			return "required, 3+"
-		}
-		return "required, 2+"
-	}
+	zones := inEnv(Prod, "required, 3+", "required, 2+")
 	nat := func(c column) string {
 		if c.env == Prod {
 			return code(c.d.NatGateways) + " (required)"
@@ -188,39 +193,14 @@ func loggingTable() string {
 	buffer := func(c column) string {
 		return strconv.Itoa(logging.BufferMiBFor(c.d.LogRateKiBPerNode, c.d.LogOutageMinutes))
 	}
-	exclude := func(c column) string {
-		if c.env == Local {
-			return "`[local-path-storage]`"
-		}
-		return "-"
-	}
+	exclude := inEnv(Local, "`[local-path-storage]`", "-")
 	agents := strings.Join(logging.Agents, " or ")
 	return table("key", all, []row{
-		{code("enabled"), func(c column) string {
-			if c.env == Dev {
-				return "on when `logScaleUrl` is set"
-			}
-			return "same"
-		}, "`false` turns the agent off; prod may not"},
+		{code("enabled"), inEnv(Dev, "on when `logScaleUrl` is set", "same"), "`false` turns the agent off; prod may not"},
 		{code("agent"), same(code(logging.DefaultAgent)), agents},
-		{code("logScaleUrl"), func(c column) string {
-			if c.env == Dev {
-				return "required when on"
-			}
-			return "required"
-		}, "https only, base URL, e.g. `https://cloud.community.humio.com`; a port is allowed, a path is not"},
-		{code("repository"), func(c column) string {
-			if c.env == Dev {
-				return "required when on"
-			}
-			return "required"
-		}, "sent as the bulk index; the token decides the repository"},
-		{"`platform:logScaleIngestToken` (a key of its own)", func(c column) string {
-			if c.env == Dev {
-				return "required when on (secret)"
-			}
-			return "same"
-		}, "`pulumi config set --secret platform:logScaleIngestToken <token>`; a plaintext value is refused"},
+		{code("logScaleUrl"), inEnv(Dev, "required when on", "required"), "https only, base URL, e.g. `https://cloud.community.humio.com`; a port is allowed, a path is not"},
+		{code("repository"), inEnv(Dev, "required when on", "required"), "sent as the bulk index; the token decides the repository"},
+		{"`platform:logScaleIngestToken` (a key of its own)", inEnv(Dev, "required when on (secret)", "same"), "`pulumi config set --secret platform:logScaleIngestToken <token>`; a plaintext value is refused"},
 		{code("rateKiBPerNode"), func(c column) string { return strconv.Itoa(c.d.LogRateKiBPerNode) }, "expected log volume of one node, KiB/s"},
 		{code("outageMinutes"), func(c column) string { return strconv.Itoa(c.d.LogOutageMinutes) }, "LogScale outage each node rides out without loss"},
 		{code("bufferMiB"), buffer, fmt.Sprintf("default `outageMinutes x 60 x rateKiBPerNode / 1024 x %.1f` MiB, rounded up (a line takes %.1f times its file size in the buffer, measured: see below); at least one minute of logs; at most a quarter of `nodes.diskSizeGiB`",
@@ -294,18 +274,8 @@ func routingTable() string {
 		}
 	}
 	return table("field", all, []row{
-		{"(`platform:domain`)", func(c column) string {
-			if c.env == Local {
-				return code(localDomain)
-			}
-			return "required"
-		}, "the existing foundation key; the HTTPS listener serves `*.<domain>`"},
-		{code("hostedZoneId"), func(c column) string {
-			if c.env == Local {
-				return "must be unset"
-			}
-			return "required"
-		}, "Route53 zone id (`Z...`); every DNS permission is scoped to it"},
+		{"(`platform:domain`)", inEnv(Local, code(localDomain), "required"), "the existing foundation key; the HTTPS listener serves `*.<domain>`"},
+		{code("hostedZoneId"), inEnv(Local, "must be unset", "required"), "Route53 zone id (`Z...`); every DNS permission is scoped to it"},
 		{code("zoneName"), onAWS(same("`<domain>`")), "the zone's name; the domain must be it or under it"},
 		{code("proxyReplicas"), func(c column) string { return strconv.Itoa(c.d.ProxyReplicas) }, "at least 2 in prod"},
 		{code("tlsMode"), func(c column) string { return code(c.d.TLSMode) }, "`acme` or `acm` on AWS, `self-signed` in local"},
