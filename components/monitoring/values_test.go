@@ -7,6 +7,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/cnplatform/platform/harness"
 )
 
 func prodArgs() *Args {
@@ -32,60 +34,48 @@ func valuesMap(t *testing.T, v Values) map[string]any {
 	return m
 }
 
-func dig(m map[string]any, path ...string) any {
-	var cur any = m
-	for _, p := range path {
-		mm, ok := cur.(map[string]any)
-		if !ok {
-			return nil
-		}
-		cur = mm[p]
-	}
-	return cur
-}
-
 func TestProdValuesAreHighlyAvailable(t *testing.T) {
 	m := valuesMap(t, ChartValues(prodArgs()))
 	spec := []string{"prometheus", "prometheusSpec"}
-	assert.EqualValues(t, 2, dig(m, append(spec, "replicas")...))
-	assert.Equal(t, "prometheus_replica", dig(m, append(spec, "replicaExternalLabelName")...))
-	assert.Equal(t, "15d", dig(m, append(spec, "retention")...))
-	assert.Equal(t, "87040MB", dig(m, append(spec, "retentionSize")...))
-	assert.Equal(t, "gp3", dig(m, append(spec, "storageSpec", "volumeClaimTemplate", "spec", "storageClassName")...))
-	assert.Equal(t, "100Gi", dig(m, append(spec, "storageSpec", "volumeClaimTemplate", "spec", "resources", "requests", "storage")...))
-	assert.Equal(t, "2304Mi", dig(m, append(spec, "resources", "requests", "memory")...))
-	assert.Equal(t, true, dig(m, "prometheus", "podDisruptionBudget", "enabled"))
-	assert.EqualValues(t, 3, dig(m, "alertmanager", "alertmanagerSpec", "replicas"))
-	assert.Equal(t, true, dig(m, "alertmanager", "podDisruptionBudget", "enabled"))
+	assert.EqualValues(t, 2, harness.Dig(m, append(spec, "replicas")...))
+	assert.Equal(t, "prometheus_replica", harness.Dig(m, append(spec, "replicaExternalLabelName")...))
+	assert.Equal(t, "15d", harness.Dig(m, append(spec, "retention")...))
+	assert.Equal(t, "87040MB", harness.Dig(m, append(spec, "retentionSize")...))
+	assert.Equal(t, "gp3", harness.Dig(m, append(spec, "storageSpec", "volumeClaimTemplate", "spec", "storageClassName")...))
+	assert.Equal(t, "100Gi", harness.Dig(m, append(spec, "storageSpec", "volumeClaimTemplate", "spec", "resources", "requests", "storage")...))
+	assert.Equal(t, "2304Mi", harness.Dig(m, append(spec, "resources", "requests", "memory")...))
+	assert.Equal(t, true, harness.Dig(m, "prometheus", "podDisruptionBudget", "enabled"))
+	assert.EqualValues(t, 3, harness.Dig(m, "alertmanager", "alertmanagerSpec", "replicas"))
+	assert.Equal(t, true, harness.Dig(m, "alertmanager", "podDisruptionBudget", "enabled"))
 	for _, path := range [][]string{append(spec, "topologySpreadConstraints"), {"alertmanager", "alertmanagerSpec", "topologySpreadConstraints"}} {
-		tsc, _ := dig(m, path...).([]any)
+		tsc, _ := harness.Dig(m, path...).([]any)
 		require.NotEmpty(t, tsc, path)
 		zone := tsc[0].(map[string]any)
 		assert.Equal(t, "topology.kubernetes.io/zone", zone["topologyKey"])
 		assert.EqualValues(t, 1, zone["maxSkew"])
 		assert.Equal(t, "DoNotSchedule", zone["whenUnsatisfiable"])
 	}
-	assert.Equal(t, map[string]any{"cluster": "platform-prod", "environment": "prod"}, dig(m, append(spec, "externalLabels")...))
+	assert.Equal(t, map[string]any{"cluster": "platform-prod", "environment": "prod"}, harness.Dig(m, append(spec, "externalLabels")...))
 }
 
 func TestEKSControlPlaneIsNotScraped(t *testing.T) {
 	m := valuesMap(t, ChartValues(prodArgs()))
 	for _, part := range []string{"kubeControllerManager", "kubeScheduler", "kubeEtcd"} {
-		assert.Equal(t, false, dig(m, part, "enabled"), part)
+		assert.Equal(t, false, harness.Dig(m, part, "enabled"), part)
 	}
 	for _, group := range []string{"etcd", "kubeControllerManager", "kubeSchedulerAlerting", "kubeSchedulerRecording"} {
-		assert.Equal(t, false, dig(m, "defaultRules", "rules", group), group)
+		assert.Equal(t, false, harness.Dig(m, "defaultRules", "rules", group), group)
 	}
-	assert.Equal(t, true, dig(m, "kubeProxy", "enabled"), "EKS exposes kube-proxy metrics")
+	assert.Equal(t, true, harness.Dig(m, "kubeProxy", "enabled"), "EKS exposes kube-proxy metrics")
 }
 
 func TestPrometheusSelectsMonitorsAndRulesFromEveryNamespace(t *testing.T) {
 	m := valuesMap(t, ChartValues(prodArgs()))
 	for _, k := range []string{"serviceMonitorSelectorNilUsesHelmValues", "podMonitorSelectorNilUsesHelmValues", "ruleSelectorNilUsesHelmValues", "probeSelectorNilUsesHelmValues", "scrapeConfigSelectorNilUsesHelmValues"} {
-		assert.Equal(t, false, dig(m, "prometheus", "prometheusSpec", k), k)
+		assert.Equal(t, false, harness.Dig(m, "prometheus", "prometheusSpec", k), k)
 	}
 	for _, k := range []string{"serviceMonitorNamespaceSelector", "podMonitorNamespaceSelector", "ruleNamespaceSelector"} {
-		assert.Equal(t, map[string]any{}, dig(m, "prometheus", "prometheusSpec", k), k)
+		assert.Equal(t, map[string]any{}, harness.Dig(m, "prometheus", "prometheusSpec", k), k)
 	}
 }
 
@@ -93,11 +83,11 @@ func TestSingleReplicasGetNoDisruptionBudget(t *testing.T) {
 	a := &Args{ClusterName: "kind", Environment: "local"}
 	*a = a.withDefaults()
 	m := valuesMap(t, ChartValues(a))
-	assert.Equal(t, false, dig(m, "prometheus", "podDisruptionBudget", "enabled"), "a PDB on one replica blocks every drain")
-	assert.Equal(t, false, dig(m, "alertmanager", "podDisruptionBudget", "enabled"))
-	assert.Nil(t, dig(m, "prometheus", "prometheusSpec", "topologySpreadConstraints"))
-	assert.Nil(t, dig(m, "prometheus", "prometheusSpec", "storageSpec", "volumeClaimTemplate", "spec", "storageClassName"), "the cluster's default class")
-	assert.Equal(t, false, dig(m, "kubeProxy", "enabled"))
+	assert.Equal(t, false, harness.Dig(m, "prometheus", "podDisruptionBudget", "enabled"), "a PDB on one replica blocks every drain")
+	assert.Equal(t, false, harness.Dig(m, "alertmanager", "podDisruptionBudget", "enabled"))
+	assert.Nil(t, harness.Dig(m, "prometheus", "prometheusSpec", "topologySpreadConstraints"))
+	assert.Nil(t, harness.Dig(m, "prometheus", "prometheusSpec", "storageSpec", "volumeClaimTemplate", "spec", "storageClassName"), "the cluster's default class")
+	assert.Equal(t, false, harness.Dig(m, "kubeProxy", "enabled"))
 }
 
 func TestSecuritySettingsOfEveryWorkload(t *testing.T) {
@@ -109,7 +99,7 @@ func TestSecuritySettingsOfEveryWorkload(t *testing.T) {
 		{"kube-state-metrics", "containerSecurityContext"},
 		{"prometheus-node-exporter", "containerSecurityContext"},
 	} {
-		sc, _ := dig(m, path...).(map[string]any)
+		sc, _ := harness.Dig(m, path...).(map[string]any)
 		require.NotNil(t, sc, path)
 		assert.Equal(t, true, sc["runAsNonRoot"], path)
 		assert.Equal(t, true, sc["readOnlyRootFilesystem"], path)
@@ -121,31 +111,31 @@ func TestSecuritySettingsOfEveryWorkload(t *testing.T) {
 		{"prometheusOperator", "securityContext"},
 		{"grafana", "securityContext"},
 	} {
-		assert.Equal(t, true, dig(m, append(path, "runAsNonRoot")...), path)
-		assert.Equal(t, "RuntimeDefault", dig(m, append(path, "seccompProfile", "type")...), path)
+		assert.Equal(t, true, harness.Dig(m, append(path, "runAsNonRoot")...), path)
+		assert.Equal(t, "RuntimeDefault", harness.Dig(m, append(path, "seccompProfile", "type")...), path)
 	}
 	for _, path := range [][]string{
 		{"prometheus", "prometheusSpec", "resources"}, {"alertmanager", "alertmanagerSpec", "resources"},
 		{"prometheusOperator", "resources"}, {"grafana", "resources"}, {"kube-state-metrics", "resources"}, {"prometheus-node-exporter", "resources"},
 	} {
-		assert.NotEmpty(t, dig(m, append(path, "requests", "memory")...), path)
-		assert.NotEmpty(t, dig(m, append(path, "requests", "cpu")...), path)
-		assert.NotEmpty(t, dig(m, append(path, "limits", "memory")...), path)
+		assert.NotEmpty(t, harness.Dig(m, append(path, "requests", "memory")...), path)
+		assert.NotEmpty(t, harness.Dig(m, append(path, "requests", "cpu")...), path)
+		assert.NotEmpty(t, harness.Dig(m, append(path, "limits", "memory")...), path)
 	}
-	assert.Equal(t, "monitoring-node-exporter", dig(m, "prometheus-node-exporter", "namespaceOverride"))
+	assert.Equal(t, "monitoring-node-exporter", harness.Dig(m, "prometheus-node-exporter", "namespaceOverride"))
 }
 
 func TestAlertmanagerConfigInValuesReadsSecretsFromFiles(t *testing.T) {
 	m := valuesMap(t, ChartValues(prodArgs()))
-	raw, err := json.Marshal(dig(m, "alertmanager", "config"))
+	raw, err := json.Marshal(harness.Dig(m, "alertmanager", "config"))
 	require.NoError(t, err)
 	s := string(raw)
 	assert.Contains(t, s, `"api_url_file":"/etc/alertmanager/secrets/alertmanager-receivers/slack-webhook-url"`)
 	assert.Contains(t, s, `"routing_key_file":"/etc/alertmanager/secrets/alertmanager-receivers/pagerduty-routing-key"`)
 	assert.NotContains(t, s, `"api_url":`)
 	assert.NotContains(t, s, `"routing_key":`)
-	assert.Equal(t, []any{"alertmanager-receivers"}, dig(m, "alertmanager", "alertmanagerSpec", "secrets"))
-	assert.Equal(t, "grafana-admin", dig(m, "grafana", "admin", "existingSecret"))
+	assert.Equal(t, []any{"alertmanager-receivers"}, harness.Dig(m, "alertmanager", "alertmanagerSpec", "secrets"))
+	assert.Equal(t, "grafana-admin", harness.Dig(m, "grafana", "admin", "existingSecret"))
 }
 
 // StatefulSet claims outlive their StatefulSet unless its retention policy

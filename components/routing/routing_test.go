@@ -262,14 +262,6 @@ func objects(res *harness.Result, kind string) []harness.KubernetesObject {
 	return out
 }
 
-func dig(v any, path ...string) any {
-	for _, p := range path {
-		m, _ := v.(map[string]any)
-		v = m[p]
-	}
-	return v
-}
-
 func TestACMModeTerminatesTLSAtTheNLB(t *testing.T) {
 	res, err := harness.Run("t", nil, nil, awsProgram(func(a *routing.Args) {
 		a.TLS = routing.TLSArgs{Mode: routing.TLSACM, CertificateARN: certARN}
@@ -281,7 +273,7 @@ func TestACMModeTerminatesTLSAtTheNLB(t *testing.T) {
 	}
 	proxies := objects(res, "EnvoyProxy")
 	require.Len(t, proxies, 1)
-	ann := dig(proxies[0].Object, "spec", "provider", "kubernetes", "envoyService", "annotations").(map[string]any)
+	ann := harness.Dig(proxies[0].Object, "spec", "provider", "kubernetes", "envoyService", "annotations").(map[string]any)
 	assert.Equal(t, certARN, ann["service.beta.kubernetes.io/aws-load-balancer-ssl-cert"])
 	assert.Equal(t, routing.TLSPolicy, ann["service.beta.kubernetes.io/aws-load-balancer-ssl-negotiation-policy"])
 	assert.Equal(t, "subnet-pa,subnet-pb", ann["service.beta.kubernetes.io/aws-load-balancer-subnets"])
@@ -292,14 +284,14 @@ func TestACMEModeUsesDNS01InTheOneZone(t *testing.T) {
 	require.NoError(t, err)
 	issuers := objects(res, "ClusterIssuer")
 	require.Len(t, issuers, 1)
-	assert.Equal(t, routing.LetsEncryptStaging, dig(issuers[0].Object, "spec", "acme", "server"))
-	solver := dig(issuers[0].Object, "spec", "acme", "solvers").([]any)[0]
-	assert.Equal(t, "Z0EXAMPLE1", dig(solver, "dns01", "route53", "hostedZoneID"))
+	assert.Equal(t, routing.LetsEncryptStaging, harness.Dig(issuers[0].Object, "spec", "acme", "server"))
+	solver := harness.Dig(issuers[0].Object, "spec", "acme", "solvers").([]any)[0]
+	assert.Equal(t, "Z0EXAMPLE1", harness.Dig(solver, "dns01", "route53", "hostedZoneID"))
 	certs := objects(res, "Certificate")
 	require.Len(t, certs, 1)
 	assert.Equal(t, "gateway", certs[0].Namespace(), "the secret must sit beside the Gateway")
-	assert.Equal(t, []any{"*.test.example.com", "test.example.com"}, dig(certs[0].Object, "spec", "dnsNames"))
-	assert.Equal(t, issuers[0].Name(), dig(certs[0].Object, "spec", "issuerRef", "name"))
+	assert.Equal(t, []any{"*.test.example.com", "test.example.com"}, harness.Dig(certs[0].Object, "spec", "dnsNames"))
+	assert.Equal(t, issuers[0].Name(), harness.Dig(certs[0].Object, "spec", "issuerRef", "name"))
 	// Three roles: load balancer controller, external-dns, cert-manager.
 	var policies []string
 	for _, p := range res.OfType("aws:iam/rolePolicy:RolePolicy") {
@@ -342,8 +334,8 @@ func TestWithoutAWS(t *testing.T) {
 	assert.ElementsMatch(t, []string{routing.EnvoyGatewayChart.Repo + "/gateway-helm", "cert-manager"}, charts)
 	issuers := objects(res, "ClusterIssuer")
 	require.Len(t, issuers, 1)
-	assert.NotNil(t, dig(issuers[0].Object, "spec", "selfSigned"))
-	svc := dig(objects(res, "EnvoyProxy")[0].Object, "spec", "provider", "kubernetes", "envoyService").(map[string]any)
+	assert.NotNil(t, harness.Dig(issuers[0].Object, "spec", "selfSigned"))
+	svc := harness.Dig(objects(res, "EnvoyProxy")[0].Object, "spec", "provider", "kubernetes", "envoyService").(map[string]any)
 	assert.Equal(t, "NodePort", svc["type"])
 	assert.Nil(t, svc["annotations"])
 }
@@ -401,12 +393,12 @@ func TestExposeTheNginxExample(t *testing.T) {
 	require.NotNil(t, found, "no HTTPRoute nginx")
 	assert.Equal(t, "gateway.networking.k8s.io/v1", found.Object["apiVersion"])
 	assert.Equal(t, "nginx", found.Namespace())
-	assert.Equal(t, []any{"nginx.example.com"}, dig(found.Object, "spec", "hostnames"))
-	ref := dig(found.Object, "spec", "parentRefs").([]any)[0]
+	assert.Equal(t, []any{"nginx.example.com"}, harness.Dig(found.Object, "spec", "hostnames"))
+	ref := harness.Dig(found.Object, "spec", "parentRefs").([]any)[0]
 	assert.Equal(t, map[string]any{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "platform", "namespace": "gateway", "sectionName": "https"}, ref)
-	backend := dig(dig(found.Object, "spec", "rules").([]any)[0], "backendRefs").([]any)[0]
-	assert.Equal(t, "nginx", dig(backend, "name"))
-	assert.Equal(t, float64(80), dig(backend, "port"))
+	backend := harness.Dig(harness.Dig(found.Object, "spec", "rules").([]any)[0], "backendRefs").([]any)[0]
+	assert.Equal(t, "nginx", harness.Dig(backend, "name"))
+	assert.Equal(t, float64(80), harness.Dig(backend, "port"))
 	assert.Equal(t, "https://nginx.example.com", res.Outputs["url"].Value)
 }
 
@@ -420,7 +412,7 @@ func TestNewRouteFromAnotherStack(t *testing.T) {
 	require.NoError(t, err)
 	routes := objects(res, "HTTPRoute")
 	require.Len(t, routes, 1)
-	assert.Equal(t, "gateway", dig(dig(routes[0].Object, "spec", "parentRefs").([]any)[0], "namespace"))
+	assert.Equal(t, "gateway", harness.Dig(harness.Dig(routes[0].Object, "spec", "parentRefs").([]any)[0], "namespace"))
 }
 
 func TestRejectsBadArgs(t *testing.T) {
