@@ -4,9 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -221,12 +221,7 @@ var layerKeys = []string{"logging", "monitoring", "routing"}
 // for a layer key still written as a boolean. It reads through src, not
 // get, so UnknownKeys still lists the old keys as unknown.
 func reportMovedKeys(r *reader) {
-	old := make([]string, 0, len(movedKeys))
-	for k := range movedKeys {
-		old = append(old, k)
-	}
-	sort.Strings(old)
-	for _, k := range old {
+	for _, k := range slices.Sorted(maps.Keys(movedKeys)) {
 		if v, ok := r.src.Get(Key(k)); ok {
 			r.problem(Key(k), v, fmt.Sprintf("the key moved: set %s instead (each layer is one object; `pulumi config set --path %s <value>`)", Key(movedKeys[k]), Key(movedKeys[k])))
 		}
@@ -259,12 +254,7 @@ func (r *reader) secret(name string, dst *Secret) {
 func KnownKeys() []string {
 	r := newReader(MapSource{})
 	loadAll(r, &Config{})
-	keys := make([]string, 0, len(r.asked))
-	for k := range r.asked {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
+	return slices.Sorted(maps.Keys(r.asked))
 }
 
 // UnknownKeys reports `platform:` keys that Load does not read: typos in a

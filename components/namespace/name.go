@@ -1,10 +1,6 @@
 package namespace
 
-import (
-	"regexp"
-
-	"github.com/cnplatform/platform/components/contract"
-)
+import "github.com/cnplatform/platform/components/contract"
 
 // dnsLabelPattern is the shape of a namespace name (and of every other
 // object name that must be an RFC 1123 label: Gateway, GatewayClass):
@@ -18,7 +14,6 @@ const notDNSLabel = "must be a DNS label: lower-case letters, digits and '-', at
 var (
 	dnsLabel      = contract.NewShape(dnsLabelPattern, notDNSLabel)
 	namespaceName = contract.NewShape(dnsLabelPattern, "must be a Kubernetes namespace name ("+notDNSLabel+")")
-	isDNSLabel    = regexp.MustCompile(dnsLabelPattern)
 )
 
 // CheckName says whether s can name a namespace (an RFC 1123 DNS label);
@@ -27,7 +22,7 @@ func CheckName(s string) error { return namespaceName.Check(s) }
 
 // IsDNSLabel says whether s is an RFC 1123 DNS label, the shape of one
 // label of a domain name too.
-func IsDNSLabel(s string) bool { return isDNSLabel.MatchString(s) }
+func IsDNSLabel(s string) bool { return dnsLabel.Check(s) == nil }
 
 // CheckDNSLabel says whether s can name an object whose name must be a DNS
 // label (a Gateway, a GatewayClass).
