@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -66,35 +65,14 @@ func Version(bin string) (string, error) {
 	return "", fmt.Errorf("%s --version printed no version: %s", bin, out)
 }
 
-// Agent ports come from below Linux's default ephemeral range
-// (net.ipv4.ip_local_port_range, 32768-60999). Every other listener of the
-// test (receivers, the API server) binds port 0 and gets an ephemeral port,
-// so none can take an agent's port while the agent is stopped for a
-// restart, or between FreePort and the agent's bind.
-const (
-	agentPortFirst = 20000
-	agentPortLast  = 32767
-)
-
-// nextAgentPort starts at an offset of the process id, so two test
-// processes rarely probe the same ports.
-var nextAgentPort atomic.Int32
-
-func init() { nextAgentPort.Store(int32(os.Getpid() % 4000)) }
-
-// FreePort returns a TCP port of 127.0.0.1 outside the ephemeral range that
-// was free a moment ago, a different one on each call.
+// FreePort returns a TCP port of 127.0.0.1 that was free a moment ago.
 func FreePort() (int, error) {
-	span := int32(agentPortLast - agentPortFirst + 1)
-	for range span {
-		port := agentPortFirst + int((nextAgentPort.Add(1)-1)%span)
-		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
-		if err == nil {
-			ln.Close()
-			return port, nil
-		}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
 	}
-	return 0, fmt.Errorf("no free TCP port of 127.0.0.1 in %d-%d", agentPortFirst, agentPortLast)
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 // Agent runs one Fluent Bit process at a time with one configuration; it
