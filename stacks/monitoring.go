@@ -178,8 +178,8 @@ func validateMonitoring(p *problems, c *Config) {
 	if am.VolumeSizeGiB < 1 || am.VolumeSizeGiB > 100 {
 		p.add(ak("volumeSizeGiB"), am.VolumeSizeGiB, "must be between 1 and 100 GiB")
 	}
-	if pr.ExpectedActiveSeries < monitoring.MinExpectedSeries || pr.ExpectedActiveSeries > monitoring.MaxExpectedSeries {
-		p.add(pk("expectedActiveSeries"), pr.ExpectedActiveSeries, "must be between %d and %d (one Prometheus beyond that needs sharding)", monitoring.MinExpectedSeries, monitoring.MaxExpectedSeries)
+	if err := monitoring.CheckExpectedSeries(pr.ExpectedActiveSeries); err != nil {
+		p.add(pk("expectedActiveSeries"), pr.ExpectedActiveSeries, "%v", err)
 	}
 	if durationsOK && pr.VolumeSizeGiB >= 5 && pr.ExpectedActiveSeries >= 1000 {
 		interval := int(monitoring.DurationSeconds(pr.ScrapeInterval))
@@ -194,12 +194,12 @@ func validateMonitoring(p *problems, c *Config) {
 		p.add(monitoringField("storageClass"), m.StorageClass, "%v", err)
 	}
 	for key, v := range map[string]float64{"availability": m.SLO.Availability, "latency": m.SLO.Latency} {
-		if v <= 0.5 || v >= 1 {
-			p.add(monitoringField("slo")+"."+key, v, "must be a share between 0.5 and 1 (exclusive), such as 0.999")
+		if err := monitoring.CheckObjective(v); err != nil {
+			p.add(monitoringField("slo")+"."+key, v, "%v", err)
 		}
 	}
-	if !slices.Contains(monitoring.EnvoyLatencyBuckets(), m.SLO.LatencyThresholdMs) {
-		p.add(monitoringField("slo")+".latencyThresholdMs", m.SLO.LatencyThresholdMs, "must be one of Envoy's histogram bucket bounds in ms: %v", monitoring.EnvoyLatencyBuckets())
+	if err := monitoring.CheckLatencyThreshold(m.SLO.LatencyThresholdMs); err != nil {
+		p.add(monitoringField("slo")+".latencyThresholdMs", m.SLO.LatencyThresholdMs, "%v", err)
 	}
 }
 

@@ -225,9 +225,8 @@ func (a Args) validate() error {
 	if err := CheckStorageClass(a.StorageClass); a.StorageClass != "" && err != nil {
 		p = append(p, fmt.Sprintf("StorageClass %q: %v", a.StorageClass, err))
 	}
-	if a.Prometheus.ExpectedSeries < MinExpectedSeries || a.Prometheus.ExpectedSeries > MaxExpectedSeries {
-		p = append(p, fmt.Sprintf("Prometheus.ExpectedSeries %d must be between %d and %d (one Prometheus beyond that needs sharding)",
-			a.Prometheus.ExpectedSeries, MinExpectedSeries, MaxExpectedSeries))
+	if err := CheckExpectedSeries(a.Prometheus.ExpectedSeries); err != nil {
+		p = append(p, fmt.Sprintf("Prometheus.ExpectedSeries %d: %v", a.Prometheus.ExpectedSeries, err))
 	}
 	p = append(p, a.Rules.validate()...)
 	sort.Strings(p)

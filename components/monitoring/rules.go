@@ -84,12 +84,12 @@ func (r *RuleArgs) defaults() {
 func (r RuleArgs) validate() []string {
 	var p []string
 	for name, o := range map[string]float64{"AvailabilityObjective": r.AvailabilityObjective, "LatencyObjective": r.LatencyObjective} {
-		if o <= 0.5 || o >= 1 {
-			p = append(p, fmt.Sprintf("Rules.%s %v must lie between 0.5 and 1 (exclusive)", name, o))
+		if err := CheckObjective(o); err != nil {
+			p = append(p, fmt.Sprintf("Rules.%s %v: %v", name, o, err))
 		}
 	}
-	if !slices.Contains(envoyLatencyBuckets, r.LatencyThresholdMs) {
-		p = append(p, fmt.Sprintf("Rules.LatencyThresholdMs %d must be an Envoy histogram bucket bound: %v", r.LatencyThresholdMs, envoyLatencyBuckets))
+	if err := CheckLatencyThreshold(r.LatencyThresholdMs); err != nil {
+		p = append(p, fmt.Sprintf("Rules.LatencyThresholdMs %d: %v", r.LatencyThresholdMs, err))
 	}
 	return p
 }

@@ -1,7 +1,10 @@
 package monitoring
 
 import (
+	"errors"
+	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 
 	"github.com/cnplatform/platform/components/contract"
@@ -32,6 +35,32 @@ func DurationSeconds(s string) float64 {
 		total += float64(n) * unit[m[2]]
 	}
 	return total
+}
+
+// CheckObjective says whether v can be an SLO objective: a share between
+// 0.5 and 1, both excluded.
+func CheckObjective(v float64) error {
+	if v <= 0.5 || v >= 1 {
+		return errors.New("must be a share between 0.5 and 1 (exclusive), such as 0.999")
+	}
+	return nil
+}
+
+// CheckLatencyThreshold says whether ms is one of Envoy's histogram bucket
+// bounds, the only thresholds the latency SLI can count against.
+func CheckLatencyThreshold(ms int) error {
+	if !slices.Contains(envoyLatencyBuckets, ms) {
+		return fmt.Errorf("must be one of Envoy's histogram bucket bounds in ms: %v", envoyLatencyBuckets)
+	}
+	return nil
+}
+
+// CheckExpectedSeries says whether n active series fit one Prometheus.
+func CheckExpectedSeries(n int) error {
+	if n < MinExpectedSeries || n > MaxExpectedSeries {
+		return fmt.Errorf("must be between %d and %d (one Prometheus beyond that needs sharding)", MinExpectedSeries, MaxExpectedSeries)
+	}
+	return nil
 }
 
 // CheckStorageClass says whether s can name a StorageClass (a DNS
