@@ -2,8 +2,6 @@ package stacks
 
 import (
 	"fmt"
-	"slices"
-	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
@@ -124,8 +122,8 @@ func defaultLogging(c *Config) {
 // validateLogging adds a problem for every bad value.
 func validateLogging(p *problems, c *Config) {
 	l := &c.Logging
-	if !slices.Contains(logging.Agents, l.Agent) {
-		p.add(loggingField("agent"), l.Agent, "must be one of %s", strings.Join(logging.Agents, ", "))
+	if err := logging.CheckAgent(l.Agent); err != nil {
+		p.add(loggingField("agent"), l.Agent, "%v", err)
 	}
 	if l.LogScaleURL != "" {
 		if _, _, err := logging.ParseLogScaleURL(l.LogScaleURL); err != nil {
@@ -151,9 +149,8 @@ func validateLogging(p *problems, c *Config) {
 		p.add(loggingField("outageMinutes"), l.OutageMinutes, "must be at least 1: the buffer must hold at least one minute of logs")
 	}
 	if l.LogRateKiBPerNode >= 1 && l.OutageMinutes >= 1 {
-		if minutes := logging.MinutesBuffered(l.BufferMiB, l.LogRateKiBPerNode); minutes < 1 {
-			p.add(loggingField("bufferMiB"), l.BufferMiB, "is below one minute of logs at %d KiB/s per node: at least %d MiB",
-				l.LogRateKiBPerNode, logging.BufferMiBFor(l.LogRateKiBPerNode, 1))
+		if err := logging.CheckBuffer(l.BufferMiB, l.LogRateKiBPerNode); err != nil {
+			p.add(loggingField("bufferMiB"), l.BufferMiB, "%v", err)
 		}
 		// The buffer lives on the node's root volume, beside images and pods.
 		if disk := c.Cluster.Nodes.DiskSizeGiB; c.Environment != Local && disk > 0 && l.BufferMiB > disk*1024/4 {
@@ -161,8 +158,8 @@ func validateLogging(p *problems, c *Config) {
 				disk, disk*1024/4)
 		}
 	}
-	if r, ok := logging.MemoryLimitRangeMiB[l.Agent]; ok && (l.MemoryLimitMiB < r[0] || l.MemoryLimitMiB > r[1]) {
-		p.add(loggingField("memoryLimitMiB"), l.MemoryLimitMiB, "must be between %d and %d MiB for %s", r[0], r[1], l.Agent)
+	if err := logging.CheckMemoryLimit(l.Agent, l.MemoryLimitMiB); err != nil {
+		p.add(loggingField("memoryLimitMiB"), l.MemoryLimitMiB, "%v", err)
 	}
 	if !l.Enabled {
 		return

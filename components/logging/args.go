@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -190,6 +191,33 @@ var repository = contract.NewShape(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$`, "must be
 // stack configuration checks with it too.
 func CheckRepository(s string) error { return repository.Check(s) }
 
+// CheckAgent says whether s names one of Agents.
+func CheckAgent(s string) error {
+	if !slices.Contains(Agents, s) {
+		return fmt.Errorf("must be one of %s", strings.Join(Agents, ", "))
+	}
+	return nil
+}
+
+// CheckMemoryLimit says whether mib is in the agent's memory-limit range
+// (MemoryLimitRangeMiB); nothing for an unknown agent, which CheckAgent
+// reports.
+func CheckMemoryLimit(agent string, mib int) error {
+	if r, ok := MemoryLimitRangeMiB[agent]; ok && (mib < r[0] || mib > r[1]) {
+		return fmt.Errorf("must be between %d and %d MiB for %s", r[0], r[1], agent)
+	}
+	return nil
+}
+
+// CheckBuffer says whether a buffer of bufferMiB holds at least a minute of
+// logs at rateKiB KiB/s.
+func CheckBuffer(bufferMiB, rateKiB int) error {
+	if MinutesBuffered(bufferMiB, rateKiB) < 1 {
+		return fmt.Errorf("holds less than one minute, and may not be below one minute of logs at %d KiB/s per node: at least %d MiB", rateKiB, BufferMiBFor(rateKiB, 1))
+	}
+	return nil
+}
+
 // ParseLogScaleURL checks that raw is an https URL with a host and no path,
 // query or credentials, and returns its host and port (443 when absent).
 func ParseLogScaleURL(raw string) (host string, port int, err error) {
@@ -225,8 +253,8 @@ func ParseLogScaleURL(raw string) (host string, port int, err error) {
 func (a Args) validate() error {
 	var errs contract.Problems
 	add := errs.Add
-	if a.Agent != FluentBit && a.Agent != Fluentd {
-		add("Agent %q must be one of %s", a.Agent, strings.Join(Agents, ", "))
+	if err := CheckAgent(a.Agent); err != nil {
+		add("Agent %q: %v", a.Agent, err)
 	}
 	if err := namespace.CheckName(a.Namespace); err != nil {
 		add("Namespace %q: %v", a.Namespace, err)
@@ -243,16 +271,17 @@ func (a Args) validate() error {
 	if a.OutageMinutes < 1 {
 		add("OutageMinutes %d must be at least 1", a.OutageMinutes)
 	}
-	if a.LogRateKiBPerSecond >= 1 && MinutesBuffered(a.BufferMiB, a.LogRateKiBPerSecond) < 1 {
-		add("BufferMiB %d holds less than one minute of logs at %d KiB/s (at least %d MiB)",
-			a.BufferMiB, a.LogRateKiBPerSecond, BufferMiBFor(a.LogRateKiBPerSecond, 1))
+	if a.LogRateKiBPerSecond >= 1 {
+		if err := CheckBuffer(a.BufferMiB, a.LogRateKiBPerSecond); err != nil {
+			add("BufferMiB %d %v", a.BufferMiB, err)
+		}
 	}
 	if !strings.HasPrefix(a.BufferHostPath, "/") || strings.HasPrefix(a.BufferHostPath+"/", "/var/log/") {
 		// /var/log is mounted read-only; the buffer must live elsewhere.
 		add("BufferHostPath %q must be an absolute path outside /var/log", a.BufferHostPath)
 	}
-	if r, ok := MemoryLimitRangeMiB[a.Agent]; ok && (a.MemoryLimitMiB < r[0] || a.MemoryLimitMiB > r[1]) {
-		add("MemoryLimitMiB %d must be between %d and %d MiB for %s", a.MemoryLimitMiB, r[0], r[1], a.Agent)
+	if err := CheckMemoryLimit(a.Agent, a.MemoryLimitMiB); err != nil {
+		add("MemoryLimitMiB %d %v", a.MemoryLimitMiB, err)
 	}
 	if a.MemoryRequestMiB > a.MemoryLimitMiB || a.MemoryRequestMiB < 1 {
 		add("MemoryRequestMiB %d must be between 1 and MemoryLimitMiB (%d)", a.MemoryRequestMiB, a.MemoryLimitMiB)
