@@ -112,8 +112,8 @@ func validateRouting(p *problems, c *Config) {
 	if c.Domain == "" {
 		p.add(Key("domain"), c.Domain, "is required when platform:routing is set: the routing layer serves *.<domain>")
 	}
-	if !slices.Contains(routing.Implementations(), rc.Implementation) {
-		p.add(key("implementation"), rc.Implementation, "must be one of %s", strings.Join(routing.Implementations(), ", "))
+	if err := routing.CheckImplementation(rc.Implementation); err != nil {
+		p.add(key("implementation"), rc.Implementation, "%v", err)
 	}
 	switch {
 	case cloud && routing.CheckHostedZoneID(rc.HostedZoneID) != nil:

@@ -1,6 +1,7 @@
 package routing
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -209,6 +210,15 @@ var implementations = map[string]gatewayImplementation{
 	ImplementationEnvoyGateway: envoyGateway{},
 }
 
+// CheckImplementation says whether s is a supported Gateway API
+// implementation.
+func CheckImplementation(s string) error {
+	if _, ok := implementations[s]; !ok {
+		return fmt.Errorf("must be one of %s", strings.Join(Implementations(), ", "))
+	}
+	return nil
+}
+
 // Implementations lists the supported Gateway API implementations.
 func Implementations() []string {
 	return slices.Sorted(maps.Keys(implementations))
@@ -307,8 +317,8 @@ func (a Args) validate() error {
 	if err := CheckDomain(a.Domain); err != nil {
 		add("Domain %q: %v", a.Domain, err)
 	}
-	if _, ok := implementations[a.Implementation]; !ok {
-		add("Implementation %q must be one of %s", a.Implementation, strings.Join(Implementations(), ", "))
+	if err := CheckImplementation(a.Implementation); err != nil {
+		add("Implementation %q %v", a.Implementation, err)
 	}
 	for field, v := range map[string]string{"GatewayClassName": a.GatewayClassName, "GatewayName": a.GatewayName, "GatewayNamespace": a.GatewayNamespace} {
 		if err := namespace.CheckDNSLabel(v); err != nil {
