@@ -10,8 +10,8 @@
 # kube-apiserver, etcd, kube-controller-manager and kube-scheduler come from
 # scripts/kube-tools.sh. No language host is built: the Automation API runs
 # the programs in-process. Only Go and the module proxy are needed (see
-# ../shared/reference/toolchain.md). Idempotent: a binary is rebuilt only when
-# it is missing or embeds another module version (`go version -m`).
+# ../shared/reference/toolchain.md). Through the per-machine tool cache
+# (scripts/lib.sh): a pinned version in the cache is linked, never rebuilt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -29,34 +29,30 @@ export GOFLAGS="${GOFLAGS:-} -buildvcs=false"
 step() { printf 'engine-tools: %s\n' "$*"; }
 
 # The CLI. The ldflag sets the version it reports, which the Automation API
-# checks against the SDK's.
-if has_module "$bin/pulumi" github.com/pulumi/pulumi/pkg/v3 "$PULUMI_VERSION" &&
-  [ "$("$bin/pulumi" version)" = "$PULUMI_VERSION" ]; then
-  step "pulumi $PULUMI_VERSION present"
-else
-  step "building pulumi $PULUMI_VERSION (cold: 10-25 min on 2 cores)"
-  (cd tools/pulumi-cli && go build -trimpath -o "$bin/pulumi" \
+# checks against the SDK's. A user's installed CLI at exactly this version
+# (on PATH) is used as it is.
+pulumi_check() { [ "$("$1" version 2>/dev/null)" = "$PULUMI_VERSION" ]; }
+pulumi_build() {
+  (cd tools/pulumi-cli && go build -trimpath -o "$1" \
     -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION" \
     github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
-fi
+}
+use_tool engine-tools pulumi "$PULUMI_VERSION-$(module_key tools/pulumi-cli)" pulumi_check pulumi_build
 
 # The provider. Upstream's main embeds a generated schema-embed.json the
 # module does not ship; ours embeds the module's schema.json and
 # terraform-mapping.json, copied beside it (git-ignored) before the build.
-if has_module "$bin/pulumi-resource-kubernetes" github.com/pulumi/pulumi-kubernetes/provider/v4 "$KUBERNETES_PROVIDER_VERSION"; then
-  step "pulumi-resource-kubernetes $KUBERNETES_PROVIDER_VERSION present"
-else
-  step "building pulumi-resource-kubernetes $KUBERNETES_PROVIDER_VERSION (cold: about 10 min on 2 cores)"
+provider_check() { has_module "$1" github.com/pulumi/pulumi-kubernetes/provider/v4 "$KUBERNETES_PROVIDER_VERSION"; }
+provider_build() {
+  local src
   src=$(go mod download -json "github.com/pulumi/pulumi-kubernetes/provider/v4@$KUBERNETES_PROVIDER_VERSION" |
     sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')/cmd/pulumi-resource-kubernetes
   install -m 0644 "$src/schema.json" "$src/terraform-mapping.json" tools/pulumi-kubernetes/
-  (cd tools/pulumi-kubernetes && go build -trimpath -o "$bin/pulumi-resource-kubernetes" \
+  (cd tools/pulumi-kubernetes && go build -trimpath -o "$1" \
     -ldflags "-s -w -X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=${KUBERNETES_PROVIDER_VERSION#v}" .)
-fi
+}
+use_tool engine-tools pulumi-resource-kubernetes "$KUBERNETES_PROVIDER_VERSION-$(module_key tools/pulumi-kubernetes)" provider_check provider_build
 
-if has_module "$bin/kwok" sigs.k8s.io/kwok "$KWOK_VERSION"; then
-  step "kwok $KWOK_VERSION present"
-else
-  step "building kwok $KWOK_VERSION (cold: about 4 min on 2 cores)"
-  (cd tools/kwok && go build -trimpath -ldflags "-s -w" -o "$bin/kwok" sigs.k8s.io/kwok/cmd/kwok)
-fi
+kwok_check() { has_module "$1" sigs.k8s.io/kwok "$KWOK_VERSION"; }
+kwok_build() { (cd tools/kwok && go build -trimpath -ldflags "-s -w" -o "$1" sigs.k8s.io/kwok/cmd/kwok); }
+use_tool engine-tools kwok "$KWOK_VERSION-$(module_key tools/kwok)" kwok_check kwok_build

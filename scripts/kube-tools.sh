@@ -12,11 +12,10 @@
 #
 # Only Go and the Go module proxy are needed (no release downloads are
 # reachable from CI): everything is built from pinned module versions, see
-# ../shared/reference/toolchain.md. Idempotent: a binary is rebuilt only when
-# it is missing or was built from another module version (read back with
-# `go version -m`), CRDs only when .tools/crds/VERSIONS differs. Builds use the
-# shared GOCACHE, so a rebuild after `rm -rf .tools` takes about 15 s while
-# a cold kube-apiserver build takes 6-13 minutes on 2 cores.
+# ../shared/reference/toolchain.md. Every binary and the CRDs go through the
+# per-machine tool cache (scripts/lib.sh): a pinned version in the cache is
+# linked into .tools, never rebuilt; a cold kube-apiserver build takes 6-13
+# minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -33,8 +32,7 @@ CERT_MANAGER_VERSION=v1.21.1        # github.com/cert-manager/cert-manager: the 
 ENVOY_GATEWAY_VERSION=v1.9.1        # github.com/envoyproxy/gateway: the chart is v1.9.3, the proxy serves up to v1.9.1
 
 bin="$root/.tools/bin"
-crds="$root/.tools/crds"
-mkdir -p "$bin" "$crds"
+mkdir -p "$bin"
 export GOFLAGS="${GOFLAGS:-} -buildvcs=false"
 
 # shellcheck source=scripts/lib.sh
@@ -46,30 +44,24 @@ step() { printf 'kube-tools: %s\n' "$*"; }
 # kube-controller-manager and kube-scheduler: k8s.io/kubernetes is not meant
 # to be required as a module, so tools/kubernetes/go.mod pins each staging
 # module with a replace. The ldflags stamp the version the servers report
-# (/version, --version). One go build: the three share most packages.
-missing=()
-for name in kube-apiserver kube-controller-manager kube-scheduler; do
-  if has_module "$bin/$name" k8s.io/kubernetes "$K8S_VERSION" &&
-    "$bin/$name" --version | grep -qx "Kubernetes $K8S_VERSION"; then
-    step "$name $K8S_VERSION present"
-  else
-    missing+=("k8s.io/kubernetes/cmd/$name")
-  fi
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  step "building ${missing[*]##*/} $K8S_VERSION (cold: 6-13 min for kube-apiserver on 2 cores, a few more for the other two; seconds with a warm GOCACHE)"
-  minor=${K8S_VERSION#v1.}; minor=${minor%%.*}
-  (cd tools/kubernetes && go build -trimpath -o "$bin/" \
+# (/version, --version). The three share most packages, so after the first
+# the others cost little more than a link.
+k8s_key="$K8S_VERSION-$(module_key tools/kubernetes)"
+k8s_check() { has_module "$1" k8s.io/kubernetes "$K8S_VERSION" && "$1" --version | grep -qx "Kubernetes $K8S_VERSION"; }
+k8s_build() {
+  local minor=${K8S_VERSION#v1.}
+  minor=${minor%%.*}
+  (cd tools/kubernetes && go build -trimpath -o "$1" \
     -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=$K8S_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor" \
-    "${missing[@]}")
-fi
+    "k8s.io/kubernetes/cmd/$(basename "$1")")
+}
+for name in kube-apiserver kube-controller-manager kube-scheduler; do
+  use_tool kube-tools "$name" "$k8s_key" k8s_check k8s_build
+done
 
-if has_module "$bin/etcd" go.etcd.io/etcd/server/v3 "$ETCD_VERSION"; then
-  step "etcd $ETCD_VERSION present"
-else
-  step "building etcd $ETCD_VERSION"
-  (cd tools/etcd && go build -trimpath -ldflags "-s -w" -o "$bin/etcd" .)
-fi
+etcd_check() { has_module "$1" go.etcd.io/etcd/server/v3 "$ETCD_VERSION"; }
+etcd_build() { (cd tools/etcd && go build -trimpath -ldflags "-s -w" -o "$1" .); }
+use_tool kube-tools etcd "$ETCD_VERSION-$(module_key tools/etcd)" etcd_check etcd_build
 
 # go install tools: name|package|module|version
 for entry in \
@@ -98,7 +90,7 @@ controller_gen() {
 }
 
 generate_crds() {
-  rm -rf "$crds" && mkdir -p "$crds"
+  mkdir -p "$crds"
   controller_gen monitoring.coreos.com github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring \
     "$PROMETHEUS_OPERATOR_VERSION" "" ./...
   controller_gen cert-manager.io github.com/cert-manager/cert-manager "$CERT_MANAGER_VERSION" "" \
@@ -127,9 +119,19 @@ generate_crds() {
   step "CRDs written: $(find "$crds" -name '*.yaml' | wc -l) files under .tools/crds"
 }
 
-if [ "$(cat "$crds/VERSIONS" 2>/dev/null)" = "$versions" ]; then
-  step "CRDs present ($versions)"
+# The CRDs are cached like the tools, keyed by the versions they come from,
+# and copied (a few MB) into .tools/crds: tests walk that tree, and a walk
+# does not enter a symbolic link.
+crds_cached="$tools_cache/crds/$(printf '%s' "$versions" | sha256sum | cut -c1-12)"
+if [ "$(cat "$crds_cached/VERSIONS" 2>/dev/null)" = "$versions" ]; then
+  step "CRDs cached ($versions, $crds_cached)"
 else
-  step "generating CRDs ($versions)"
+  step "generating CRDs ($versions) into $crds_cached"
+  mkdir -p "$tools_cache/crds"
+  crds=$(mktemp -d "$tools_cache/crds/.new.XXXXXX")
   generate_crds
+  rm -rf "$crds_cached"
+  mv "$crds" "$crds_cached"
 fi
+rm -rf "$root/.tools/crds"
+cp -r "$crds_cached" "$root/.tools/crds"

@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
-# Installs the pinned real tools the tests use into .tools/bin (git-ignored).
-# Idempotent: a binary is rebuilt only when it is missing or was built from a
-# different module version (checked with `go version -m`, which reads the
-# module version Go embedded at build time).
+# Installs the pinned real tools the tests use into .tools/bin (git-ignored),
+# through the per-machine tool cache (scripts/lib.sh): a version in the cache
+# is linked, never rebuilt.
 # Versions: ../shared/reference/toolchain.md (the Go proxy serves only these).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,18 +28,20 @@ done
 # published module), so build it from a copy of the module source with an
 # empty UI page; the API and inhibition code are untouched.
 am_version=v0.34.2
-if [ -x "$bin/alertmanager" ] && [ "$(cat "$bin/alertmanager.version" 2>/dev/null)" = "$am_version" ]; then
-  echo "tools: alertmanager $am_version present"
-else
-  echo "tools: building alertmanager $am_version"
+# A release binary on PATH reports "alertmanager, version 0.34.2 (...)"; the
+# test build here reports no version, so only the cache key finds it again.
+alertmanager_check() { "$1" --version 2>&1 | grep -q "^alertmanager, version ${am_version#v} "; }
+alertmanager_build() {
+  local src_dir work
   src_dir=$(go mod download -json "github.com/prometheus/alertmanager@$am_version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
-  work="$PWD/.tools/src/alertmanager-$am_version"
-  rm -rf "$work"
-  mkdir -p "$(dirname "$work")"
-  cp -r "$src_dir" "$work"
+  work=$(mktemp -d)
+  cp -r "$src_dir/." "$work"
   chmod -R u+w "$work"
   mkdir -p "$work/ui/app/dist"
   echo '<html><body>UI not built (test binary)</body></html>' >"$work/ui/app/dist/index.html"
-  (cd "$work" && GOFLAGS=-buildvcs=false go build -o "$bin/alertmanager" ./cmd/alertmanager)
-  echo "$am_version" >"$bin/alertmanager.version"
-fi
+  (cd "$work" && GOFLAGS=-buildvcs=false go build -o "$1" ./cmd/alertmanager)
+  local rc=$?
+  rm -rf "$work"
+  return $rc
+}
+use_tool tools alertmanager "$am_version-emptyui" alertmanager_check alertmanager_build
