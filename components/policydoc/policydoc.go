@@ -16,12 +16,50 @@ type Document struct {
 
 // Statement is one IAM policy statement.
 type Statement struct {
-	Sid       string                       `json:"Sid,omitempty"`
-	Effect    string                       `json:"Effect"`
-	Principal map[string]any               `json:"Principal,omitempty"`
-	Action    []string                     `json:"Action"`
-	Resource  []string                     `json:"Resource,omitempty"`
-	Condition map[string]map[string]string `json:"Condition,omitempty"`
+	Sid       string         `json:"Sid,omitempty"`
+	Effect    string         `json:"Effect"`
+	Principal map[string]any `json:"Principal,omitempty"`
+	Action    []string       `json:"Action"`
+	Resource  []string       `json:"Resource,omitempty"`
+	// NotResource makes the statement apply to every resource but these:
+	// with Deny, the exceptions to a denial (IAM User Guide, "IAM JSON
+	// policy elements: NotResource").
+	NotResource []string                     `json:"NotResource,omitempty"`
+	Condition   map[string]map[string]string `json:"Condition,omitempty"`
+	// ConditionLists are conditions whose key is compared with several
+	// values (it matches when it matches any of them); they are rendered
+	// into Condition beside the single-valued ones.
+	ConditionLists map[string]map[string][]string `json:"-"`
+}
+
+// MarshalJSON renders Condition and ConditionLists as the one Condition
+// element IAM reads.
+func (s Statement) MarshalJSON() ([]byte, error) {
+	type plain Statement
+	out := struct {
+		plain
+		Condition map[string]map[string]any `json:"Condition,omitempty"`
+	}{plain: plain(s)}
+	add := func(op, key string, v any) {
+		if out.Condition == nil {
+			out.Condition = map[string]map[string]any{}
+		}
+		if out.Condition[op] == nil {
+			out.Condition[op] = map[string]any{}
+		}
+		out.Condition[op][key] = v
+	}
+	for op, keys := range s.Condition {
+		for k, v := range keys {
+			add(op, k, v)
+		}
+	}
+	for op, keys := range s.ConditionLists {
+		for k, v := range keys {
+			add(op, k, v)
+		}
+	}
+	return json.Marshal(out)
 }
 
 // New returns a document with the current policy language version.
