@@ -13,6 +13,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/s3"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/cnplatform/platform/components/network"
 	"github.com/cnplatform/platform/components/policydoc"
 	"github.com/cnplatform/platform/policy"
 )
@@ -32,6 +33,9 @@ const (
 	DefaultNamePrefix            = "platform"
 	DefaultSecretsKeyAlias       = "platform-pulumi-secrets" // + "-<environment>"
 	DefaultNoncurrentVersionDays = 90
+	// DefaultPlatformProject is the platform's Pulumi project name (the
+	// repository's Pulumi.yaml).
+	DefaultPlatformProject = "platform"
 	// keyDeletionWindowDays is the longest KMS allows: the time to notice a
 	// scheduled deletion and cancel it before state becomes unreadable.
 	keyDeletionWindowDays = 30
@@ -70,10 +74,14 @@ type Args struct {
 	Environments []string
 	// PreviewEnvironments are the environments pull requests preview: the
 	// preview role, which any branch of the repository can assume, may
-	// decrypt their secrets and no others. Default every environment but
-	// prod (prod's change is previewed by its deploy job, behind the prod
-	// environment's approval).
+	// decrypt their secrets and read their stacks' state, and no others'.
+	// Default every environment but prod (prod's change is previewed by
+	// its deploy job, behind the prod environment's approval).
 	PreviewEnvironments []string
+	// PlatformProject is the Pulumi project whose stacks (one per
+	// environment, named after it) the preview role reads in the bucket.
+	// Default [DefaultPlatformProject].
+	PlatformProject string
 	// DeployPolicyARNs are the managed policies each deploy role holds
 	// besides state access. Required when GitHubRepository is set: the
 	// platform creates VPCs, EKS and IAM roles, so choose them deliberately.
@@ -93,6 +101,9 @@ func (a *Args) withDefaults() Args {
 	out.SecretsKeyAlias = strings.TrimPrefix(out.SecretsKeyAlias, "alias/")
 	if out.NoncurrentVersionDays == 0 {
 		out.NoncurrentVersionDays = DefaultNoncurrentVersionDays
+	}
+	if out.PlatformProject == "" {
+		out.PlatformProject = DefaultPlatformProject
 	}
 	if len(out.Environments) == 0 {
 		out.Environments = append([]string(nil), DefaultEnvironments...)
@@ -114,7 +125,8 @@ var (
 	aliasPattern  = regexp.MustCompile(`^[a-zA-Z0-9/_-]{1,250}$`)
 	repoPattern   = regexp.MustCompile(`^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$`)
 	envPattern    = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,19}$`)
-	regionPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]$`)
+	// projectPattern is a Pulumi project name (tokens.IsName).
+	projectPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,100}$`)
 )
 
 // validate returns every problem at once.
@@ -123,8 +135,10 @@ func (a *Args) validate() error {
 	bad := func(field string, value any, allowed string) {
 		errs = append(errs, fmt.Errorf("%s %q: %s", field, fmt.Sprint(value), allowed))
 	}
-	if !regionPattern.MatchString(a.Region) {
-		bad("Region", a.Region, "an AWS region such as eu-west-1")
+	// The bootstrap writes arn:aws: ARNs too (its policies, the managed
+	// policies it attaches): the platform's region rule.
+	if err := network.CheckRegion(a.Region); err != nil {
+		bad("aws:region", a.Region, err.Error())
 	}
 	if !bucketPattern.MatchString(a.BucketName) || strings.Contains(a.BucketName, "..") {
 		bad("BucketName", a.BucketName, "3-63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit")
@@ -137,6 +151,9 @@ func (a *Args) validate() error {
 	}
 	if a.NoncurrentVersionDays < 1 {
 		bad("NoncurrentVersionDays", a.NoncurrentVersionDays, "1 or more days")
+	}
+	if !projectPattern.MatchString(a.PlatformProject) {
+		bad("PlatformProject", a.PlatformProject, "a Pulumi project name: 1-100 letters, digits, _, . and -")
 	}
 	if a.GitHubRepository != "" || a.GitHubOIDCProviderARN != "" || len(a.DeployPolicyARNs) > 0 {
 		if !repoPattern.MatchString(a.GitHubRepository) {
@@ -429,7 +446,10 @@ func (b *Backend) githubRoles(ctx *pulumi.Context, name string, args Args, bucke
 	}
 	b.DeployRoleARNs = deploy.ToStringMapOutput()
 
-	preview, err := role("preview", fmt.Sprintf("repo:%s:pull_request", args.GitHubRepository), args.PreviewEnvironments, []string{ReadOnlyAccess}, StatePreviewPolicy)
+	previewAccess := func(bucketARN string, keyARNs []string) policydoc.Document {
+		return StatePreviewPolicy(bucketARN, args.PlatformProject, args.PreviewEnvironments, keyARNs)
+	}
+	preview, err := role("preview", fmt.Sprintf("repo:%s:pull_request", args.GitHubRepository), args.PreviewEnvironments, []string{ReadOnlyAccess}, previewAccess)
 	if err != nil {
 		return err
 	}
@@ -488,13 +508,56 @@ func StateReadWritePolicy(bucketARN string, keyARNs []string) policydoc.Document
 	)
 }
 
-// StatePreviewPolicy lets the preview role read state and take the
-// backend's stack lock, nothing else in the bucket.
-func StatePreviewPolicy(bucketARN string, keyARNs []string) policydoc.Document {
+// StatePreviewPolicy lets the preview role read what `pulumi preview` of
+// project's stacks envs reads in the state bucket (diylayout.go) and use
+// the keys, and denies it every other object of the bucket: other stacks'
+// checkpoints (prod's), history, backups and locks, and the bootstrap's
+// own state. A preview writes nothing: the DIY backend takes no lock for
+// it (diylayout.go), so the role needs, and gets, no PutObject or
+// DeleteObject at all.
+//
+// The Deny statements are what scope it: the role also holds
+// ReadOnlyAccess, whose "s3:Get*" and "s3:List*" on "*" would otherwise
+// read every object in the account (iann0036/iam-dataset,
+// aws/managedpolicies/ReadOnlyAccess.json), and an explicit Deny overrides
+// any Allow. The object Deny uses NotResource, so it also keeps the role
+// from reading objects of the account's other buckets: a role any branch
+// can assume should not read them, and a preview never does.
+//
+// Listing is denied outside the keys read (s3:prefix; a request without a
+// prefix lists the bucket and is denied too). The CLI's login also lists
+// .pulumi/stacks/ to warn about legacy stack files and ignores a refusal
+// (pkg/backend/diy/backend.go:386-390).
+func StatePreviewPolicy(bucketARN, project string, envs []string, keyARNs []string) policydoc.Document {
+	keys := []string{diyMetaKey()}
+	for _, env := range envs {
+		keys = append(keys, previewReadKeys(project, env)...)
+	}
+	objects := make([]string, len(keys))
+	for i, k := range keys {
+		objects[i] = bucketARN + "/" + k
+	}
 	return policydoc.New(
-		policydoc.Allow([]string{"s3:ListBucket", "s3:GetBucketLocation"}, bucketARN),
-		policydoc.Allow([]string{"s3:GetObject"}, bucketARN+"/*"),
-		policydoc.Allow([]string{"s3:PutObject", "s3:DeleteObject"}, bucketARN+"/.pulumi/locks/*"),
+		policydoc.Allow([]string{"s3:GetBucketLocation"}, bucketARN),
+		policydoc.Statement{
+			Sid: "ListPreviewStacks", Effect: "Allow", Action: []string{"s3:ListBucket"}, Resource: []string{bucketARN},
+			ConditionLists: map[string]map[string][]string{"StringLike": {"s3:prefix": keys}},
+		},
+		policydoc.Statement{Sid: "ReadPreviewStacks", Effect: "Allow", Action: []string{"s3:GetObject"}, Resource: objects},
+		policydoc.Statement{
+			Sid: "DenyListingOtherStacks", Effect: "Deny", Action: []string{"s3:ListBucket"}, Resource: []string{bucketARN},
+			ConditionLists: map[string]map[string][]string{"StringNotLike": {"s3:prefix": keys}},
+		},
+		policydoc.Statement{
+			Sid: "DenyVersionAndUploadListings", Effect: "Deny",
+			Action:   []string{"s3:ListBucketVersions", "s3:ListBucketMultipartUploads"},
+			Resource: []string{bucketARN},
+		},
+		policydoc.Statement{
+			Sid: "DenyOtherObjects", Effect: "Deny",
+			Action:      []string{"s3:GetObject*", "s3:PutObject*", "s3:DeleteObject*", "s3:ListMultipartUploadParts", "s3:RestoreObject"},
+			NotResource: objects,
+		},
 		policydoc.Allow(kmsUse, keyARNs...),
 	)
 }

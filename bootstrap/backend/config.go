@@ -17,7 +17,7 @@ const Project = "platform-bootstrap"
 // prefix.
 var KnownKeys = []string{
 	"stateBucketName", "namePrefix", "secretsKeyAlias", "noncurrentVersionDays",
-	"githubRepository", "githubOidcProviderArn", "environments", "previewEnvironments", "deployPolicyArns", "tags",
+	"githubRepository", "githubOidcProviderArn", "environments", "previewEnvironments", "platformProject", "deployPolicyArns", "tags",
 }
 
 // ConfigSource is where Run reads configuration (the Pulumi context, or a
@@ -47,6 +47,7 @@ func LoadArgs(get ConfigSource) (*Args, error) {
 		SecretsKeyAlias:       str("secretsKeyAlias"),
 		GitHubRepository:      str("githubRepository"),
 		GitHubOIDCProviderARN: str("githubOidcProviderArn"),
+		PlatformProject:       str("platformProject"),
 	}
 	if v := str("noncurrentVersionDays"); v != "" {
 		if _, err := fmt.Sscan(v, &a.NoncurrentVersionDays); err != nil {
