@@ -42,6 +42,9 @@ type Resource struct {
 	DependsOn     []string
 	Protect       bool
 	IgnoreChanges []string
+	// Aliases are the names (or URNs) the resource was known by before: the
+	// engine moves state recorded under one of them instead of replacing.
+	Aliases []string
 }
 
 // Output is one resolved stack output.
@@ -102,6 +105,14 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		sort.Strings(r.DependsOn)
 		r.Protect = rpc.GetProtect()
 		r.IgnoreChanges = rpc.GetIgnoreChanges()
+		r.Aliases = append(r.Aliases, rpc.GetAliasURNs()...)
+		for _, a := range rpc.GetAliases() {
+			if u := a.GetUrn(); u != "" {
+				r.Aliases = append(r.Aliases, u)
+			} else if n := a.GetSpec().GetName(); n != "" {
+				r.Aliases = append(r.Aliases, n)
+			}
+		}
 	}
 	if args.Custom {
 		// Like real ids, mock ids name their kind, so a NAT gateway and its

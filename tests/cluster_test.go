@@ -156,7 +156,9 @@ func TestNodeGroupPerAZWithHardenedLaunchTemplate(t *testing.T) {
 			for k, v := range n.Labels {
 				assert.Equal(t, v, g.String("labels", k))
 			}
-			assert.Contains(t, g.IgnoreChanges, "scalingConfig.desiredSize", "the autoscaler owns the current size")
+			assert.NotContains(t, g.IgnoreChanges, "scalingConfig.desiredSize", "no autoscaler runs: the stack sets the node count")
+			assert.True(t, strings.HasPrefix(g.String("releaseVersion"), cfg.Cluster.KubernetesVersion+"."),
+				"%s: releaseVersion %q pins an AMI release of its Kubernetes version", g.Name, g.String("releaseVersion"))
 
 			lt, ok := res.ByID(g.String("launchTemplate", "id"))
 			require.True(t, ok, "%s has no launch template of ours", g.Name)

@@ -1,6 +1,8 @@
 package cluster
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"regexp"
 	"sort"
@@ -127,7 +129,10 @@ type NodeArgs struct {
 	CapacityType string
 	// MinSize, DesiredSize, MaxSize. Defaults [DefaultMinSize],
 	// [DefaultDesiredSize], [DefaultMaxSize] when all three are 0 (a
-	// minimum of 0 is a valid setting beside a maximum).
+	// minimum of 0 is a valid setting beside a maximum). No autoscaler
+	// runs: DesiredSize is the node count, set by the program on every
+	// update (CheckSizes: MinSize <= DesiredSize <= MaxSize); nothing adds
+	// nodes after a zone loss.
 	MinSize, DesiredSize, MaxSize int
 	// DiskSizeGiB of the encrypted gp3 root volume. Default
 	// [DefaultDiskSizeGiB].
@@ -135,7 +140,8 @@ type NodeArgs struct {
 	// MaxUnavailable nodes per group during an update. Default
 	// [DefaultMaxUnavailable].
 	MaxUnavailable int
-	// Labels and Taints for every node. Default none.
+	// Labels and Taints for every node. Default none. The node groups are
+	// the only nodes, so a taint may only be PreferNoSchedule (CheckTaint).
 	Labels map[string]string
 	Taints []Taint
 }
@@ -236,6 +242,14 @@ func (a Args) validate() error {
 	if a.Nodes.CapacityType != OnDemand && a.Nodes.CapacityType != Spot {
 		add("Nodes.CapacityType %q: must be %s or %s", a.Nodes.CapacityType, OnDemand, Spot)
 	}
+	for _, p := range CheckSizes(a.Nodes.MinSize, a.Nodes.DesiredSize, a.Nodes.MaxSize, func(s NodeSize) string { return string(s) }) {
+		add("Nodes.%s %d: %v", p.Size, p.Value, p.Err)
+	}
+	for i, t := range a.Nodes.Taints {
+		if err := CheckTaint(t); err != nil {
+			add("Nodes.Taints[%d] %q: %v", i, t, err)
+		}
+	}
 	arch := Architecture(a.Nodes.InstanceTypes[0])
 	for _, t := range a.Nodes.InstanceTypes {
 		if Architecture(t) != arch {
@@ -283,19 +297,25 @@ func NewCluster(ctx *pulumi.Context, name string, in *Args, opts ...pulumi.Resou
 	if err != nil {
 		return nil, err
 	}
-	nodeRole, nodeGroups, err := newNodeGroups(ctx, name, &args, cl, b.parent, b.protect, preNode)
+	ebsRole, err := b.ebsCSIRole()
+	if err != nil {
+		return nil, err
+	}
+	// The nodes wait for the EBS CSI controller's role, so a destroy keeps
+	// it until the nodes (and the controller on them) are gone.
+	nodeRole, nodeGroups, err := newNodeGroups(ctx, name, &args, cl, b.parent, b.protect, append(preNode, ebsRole.resources...))
 	if err != nil {
 		return nil, err
 	}
 	c.NodeRoleARN = nodeRole.Arn
-	postNode, err := b.nodeAddons(cl, nodeGroups)
+	postNode, err := b.nodeAddons(cl, ebsRole, nodeGroups)
 	if err != nil {
 		return nil, err
 	}
 	if err := b.kubernetesProvider(cl, append(accessEntries, postNode...)); err != nil {
 		return nil, err
 	}
-	storageClass, err := newStorageClass(ctx, name, c.Provider, b.parent, postNode)
+	storageClass, err := newStorageClass(ctx, name, args.Name, c.Provider, b.parent, postNode)
 	if err != nil {
 		return nil, err
 	}
@@ -462,10 +482,12 @@ func (b *clusterBuild) identityProvider(cl *eks.Cluster) error {
 }
 
 // addonSpec is one EKS add-on: its configuration values and the IAM role of
-// its service account, both optional.
+// its service account, both optional, and whether removing the add-on
+// leaves its Kubernetes objects running (preserve).
 type addonSpec struct {
 	name, config string
 	role         pulumi.StringInput
+	preserve     bool
 }
 
 // networkAddons go on before any node, so nodes become Ready.
@@ -480,24 +502,38 @@ func (b *clusterBuild) networkAddons(cl *eks.Cluster) ([]pulumi.Resource, error)
 	return b.addons(cl, []addonSpec{
 		// The CNI's network policy agent enforces the platform's NetworkPolicies;
 		// without it they would be accepted and ignored.
-		{"vpc-cni", `{"enableNetworkPolicy":"true"}`, cniRole.RoleARN},
-		{"kube-proxy", "", nil},
-		{"eks-pod-identity-agent", "", nil},
+		{name: "vpc-cni", config: `{"enableNetworkPolicy":"true"}`, role: cniRole.RoleARN},
+		{name: "kube-proxy"},
+		{name: "eks-pod-identity-agent"},
+	})
+}
+
+// ebsCSIRole is the EBS CSI controller's workload role.
+func (b *clusterBuild) ebsCSIRole() (*WorkloadRole, error) {
+	return b.c.NewWorkloadRole(b.ctx, b.name+"-ebs-csi", &WorkloadRoleArgs{
+		Namespace: "kube-system", ServiceAccount: "ebs-csi-controller-sa",
+		ManagedPolicyARNs: []string{ebsCSIPolicyARN},
 	})
 }
 
 // nodeAddons are Deployments (CoreDNS, the EBS CSI controller): they need
 // nodes.
-func (b *clusterBuild) nodeAddons(cl *eks.Cluster, nodeGroups []pulumi.Resource) ([]pulumi.Resource, error) {
-	ebsRole, err := b.c.NewWorkloadRole(b.ctx, b.name+"-ebs-csi", &WorkloadRoleArgs{
-		Namespace: "kube-system", ServiceAccount: "ebs-csi-controller-sa",
-		ManagedPolicyARNs: []string{ebsCSIPolicyARN},
-	})
-	if err != nil {
-		return nil, err
-	}
-	return b.addons(cl, []addonSpec{{"coredns", "", nil}, {"aws-ebs-csi-driver", "", ebsRole.RoleARN}},
-		pulumi.DependsOn(nodeGroups))
+//
+// Destroy order (issue 19 finding 6): every Kubernetes object goes through
+// the provider, which waits for these add-ons, so the platform layer (its
+// StatefulSets, their claims with whenDeleted: Delete, their namespaces)
+// is deleted before the EBS CSI add-on. But EBS DeleteVolume for a released
+// volume is asynchronous: the controller may still be deleting when the
+// add-on goes. preserve keeps the controller running after the add-on is
+// removed, and the nodes wait for its role (NewCluster), so it keeps its
+// credentials and finishes while the node groups are deleted. A volume it
+// could not delete in that time is left `available`: docs/operations.md
+// says how to find it.
+func (b *clusterBuild) nodeAddons(cl *eks.Cluster, ebsRole *WorkloadRole, nodeGroups []pulumi.Resource) ([]pulumi.Resource, error) {
+	return b.addons(cl, []addonSpec{
+		{name: "coredns"},
+		{name: "aws-ebs-csi-driver", role: ebsRole.RoleARN, preserve: true},
+	}, pulumi.DependsOn(nodeGroups))
 }
 
 // addons installs each add-on at the version pinned for the cluster's
@@ -506,7 +542,7 @@ func (b *clusterBuild) addons(cl *eks.Cluster, specs []addonSpec, opts ...pulumi
 	versions := KubernetesVersions[b.args.KubernetesVersion].Addons
 	var out []pulumi.Resource
 	for _, a := range specs {
-		addon, err := newAddon(b.ctx, b.name, a.name, versions[a.name], a.config, a.role, cl, b.args,
+		addon, err := newAddon(b.ctx, b.name, a, versions[a.name], cl, b.args,
 			append([]pulumi.ResourceOption{b.parent}, opts...)...)
 		if err != nil {
 			return nil, err
@@ -533,7 +569,8 @@ func (b *clusterBuild) kubernetesProvider(cl *eks.Cluster, after []pulumi.Resour
 
 // newAdminAccess gives each admin role cluster-admin, and each viewer role
 // read-only access, through access entries. Entries are named after the
-// role, so reordering a list changes nothing.
+// role's whole ARN (accessEntryName), so reordering a list changes nothing
+// and two roles of one name on other paths or accounts get one entry each.
 func newAdminAccess(ctx *pulumi.Context, name string, args *Args, cl *eks.Cluster, parent pulumi.ResourceOption) ([]pulumi.Resource, error) {
 	var out []pulumi.Resource
 	grants := []struct {
@@ -541,15 +578,26 @@ func newAdminAccess(ctx *pulumi.Context, name string, args *Args, cl *eks.Cluste
 		arns         []string
 	}{{"admin", clusterAdminPolicy, args.AdminRoleARNs}, {"viewer", clusterViewPolicy, args.ViewerRoleARNs}}
 	for _, g := range grants {
+		oldNames := map[string]int{}
 		for _, arn := range g.arns {
-			roleName := arn[strings.LastIndex(arn, "/")+1:]
-			entryName := fmt.Sprintf("%s-%s-%s", name, g.kind, roleName)
+			oldNames[oldAccessEntryName(name, g.kind, arn)]++
+		}
+		for _, arn := range g.arns {
+			entryName := accessEntryName(name, g.kind, arn)
+			// Entries were named <name>-<kind>-<role name> before issue 19.
+			// Where that name was one role's, the alias moves its state
+			// instead of replacing the entry: a replace deletes the deploy
+			// role's access in the middle of its own update.
+			opts := []pulumi.ResourceOption{parent}
+			if old := oldAccessEntryName(name, g.kind, arn); oldNames[old] == 1 {
+				opts = append(opts, pulumi.Aliases([]pulumi.Alias{{Name: pulumi.String(old)}}))
+			}
 			entry, err := eks.NewAccessEntry(ctx, entryName, &eks.AccessEntryArgs{
 				ClusterName:  cl.Name,
 				PrincipalArn: pulumi.String(arn),
 				Type:         pulumi.String("STANDARD"),
 				Tags:         args.awsTags(entryName),
-			}, parent)
+			}, opts...)
 			if err != nil {
 				return nil, err
 			}
@@ -558,7 +606,7 @@ func newAdminAccess(ctx *pulumi.Context, name string, args *Args, cl *eks.Cluste
 				PrincipalArn: entry.PrincipalArn,
 				PolicyArn:    pulumi.String(g.policy),
 				AccessScope:  &eks.AccessPolicyAssociationAccessScopeArgs{Type: pulumi.String("cluster")},
-			}, parent)
+			}, opts...)
 			if err != nil {
 				return nil, err
 			}
@@ -568,33 +616,45 @@ func newAdminAccess(ctx *pulumi.Context, name string, args *Args, cl *eks.Cluste
 	return out, nil
 }
 
-func newAddon(ctx *pulumi.Context, name, addon, version, config string, role pulumi.StringInput, cl *eks.Cluster, args *Args, opts ...pulumi.ResourceOption) (*eks.Addon, error) {
+// accessEntryName is <name>-<kind>-<role name>-<8 hex characters of the
+// SHA-256 of the role's ARN>: readable, and one per ARN whatever its path
+// or account.
+func accessEntryName(name, kind, arn string) string {
+	sum := sha256.Sum256([]byte(arn))
+	return oldAccessEntryName(name, kind, arn) + "-" + hex.EncodeToString(sum[:])[:8]
+}
+
+// oldAccessEntryName is the name entries had before issue 19: the role name
+// after the ARN's last slash only.
+func oldAccessEntryName(name, kind, arn string) string {
+	return fmt.Sprintf("%s-%s-%s", name, kind, arn[strings.LastIndex(arn, "/")+1:])
+}
+
+func newAddon(ctx *pulumi.Context, name string, spec addonSpec, version string, cl *eks.Cluster, args *Args, opts ...pulumi.ResourceOption) (*eks.Addon, error) {
 	a := &eks.AddonArgs{
 		ClusterName:              cl.Name,
-		AddonName:                pulumi.String(addon),
+		AddonName:                pulumi.String(spec.name),
 		AddonVersion:             pulumi.String(version),
 		ResolveConflictsOnCreate: pulumi.String("OVERWRITE"),
 		ResolveConflictsOnUpdate: pulumi.String("OVERWRITE"),
-		Tags:                     args.awsTags(name + "-" + addon),
+		Tags:                     args.awsTags(name + "-" + spec.name),
 	}
-	if role != nil {
-		a.ServiceAccountRoleArn = role
+	if spec.role != nil {
+		a.ServiceAccountRoleArn = spec.role
 	}
-	if config != "" {
-		a.ConfigurationValues = pulumi.String(config)
+	if spec.config != "" {
+		a.ConfigurationValues = pulumi.String(spec.config)
 	}
-	return eks.NewAddon(ctx, name+"-"+addon, a, opts...)
-}
-
-var taintEffects = map[string]string{
-	"NoSchedule":       "NO_SCHEDULE",
-	"PreferNoSchedule": "PREFER_NO_SCHEDULE",
-	"NoExecute":        "NO_EXECUTE",
+	if spec.preserve {
+		a.Preserve = pulumi.Bool(true)
+	}
+	return eks.NewAddon(ctx, name+"-"+spec.name, a, opts...)
 }
 
 // newNodeGroups builds the node role, one launch template and one managed
-// node group per AZ, so the autoscaler can scale a zone whose pods are bound
-// to zonal EBS volumes.
+// node group per AZ, so each zone keeps its own nodes for the pods bound to
+// its zonal EBS volumes. The size is fixed (no autoscaler): desiredSize is
+// set from NodeArgs on every update.
 func newNodeGroups(ctx *pulumi.Context, name string, args *Args, cl *eks.Cluster, parent, protect pulumi.ResourceOption, after []pulumi.Resource) (*iam.Role, []pulumi.Resource, error) {
 	nodeRole, deps, err := newNodeRole(ctx, name, args, parent)
 	if err != nil {
@@ -630,13 +690,17 @@ func newNodeGroups(ctx *pulumi.Context, name string, args *Args, cl *eks.Cluster
 		}
 		groupName := fmt.Sprintf("%s-%s", name, s.Zone)
 		ng, err := eks.NewNodeGroup(ctx, groupName, &eks.NodeGroupArgs{
-			ClusterName:   cl.Name,
-			Version:       pulumi.String(args.KubernetesVersion),
-			NodeRoleArn:   nodeRole.Arn,
-			SubnetIds:     pulumi.StringArray{s.ID},
-			AmiType:       pulumi.String(amiType),
-			InstanceTypes: groupTypes,
-			CapacityType:  pulumi.String(n.CapacityType),
+			ClusterName: cl.Name,
+			Version:     pulumi.String(args.KubernetesVersion),
+			// The pinned AMI release: a new pin rolls the nodes onto the
+			// patched image; without it they keep their creation-time AMI
+			// until the next Kubernetes version.
+			ReleaseVersion: pulumi.String(KubernetesVersions[args.KubernetesVersion].AMIReleaseVersion),
+			NodeRoleArn:    nodeRole.Arn,
+			SubnetIds:      pulumi.StringArray{s.ID},
+			AmiType:        pulumi.String(amiType),
+			InstanceTypes:  groupTypes,
+			CapacityType:   pulumi.String(n.CapacityType),
 			ScalingConfig: &eks.NodeGroupScalingConfigArgs{
 				MinSize: pulumi.Int(n.MinSize), DesiredSize: pulumi.Int(n.DesiredSize), MaxSize: pulumi.Int(n.MaxSize),
 			},
@@ -648,9 +712,7 @@ func newNodeGroups(ctx *pulumi.Context, name string, args *Args, cl *eks.Cluster
 			Labels: labels,
 			Taints: taints,
 			Tags:   args.awsTags(groupName),
-		}, parent, protect, pulumi.DependsOn(deps),
-			// The cluster autoscaler owns the current size once running.
-			pulumi.IgnoreChanges([]string{"scalingConfig.desiredSize"}))
+		}, parent, protect, pulumi.DependsOn(deps))
 		if err != nil {
 			return nil, nil, err
 		}

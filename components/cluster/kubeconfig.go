@@ -40,8 +40,18 @@ func Kubeconfig(name, endpoint, caData, region string) (string, error) {
 	return string(b), err
 }
 
+// VolumeClusterTag is the tag key on every volume of the cluster's gp3
+// StorageClass.
+func VolumeClusterTag(clusterName string) string { return "kubernetes.io/cluster/" + clusterName }
+
 // newStorageClass makes encrypted gp3 the cluster's default volume type.
-func newStorageClass(ctx *pulumi.Context, name string, provider *kubernetes.Provider, parent pulumi.ResourceOption, after []pulumi.Resource) (*storagev1.StorageClass, error) {
+//
+// Its volumes carry the tag kubernetes.io/cluster/<cluster>=owned (what the
+// driver's --k8s-tag-cluster-id writes; StorageClass tagSpecification_<n>
+// parameters, "StorageClass Tagging" in the driver's docs/tagging.md, v1.6.0
+// and later), so a volume a destroy leaves behind can be found by its
+// cluster (docs/operations.md).
+func newStorageClass(ctx *pulumi.Context, name, clusterName string, provider *kubernetes.Provider, parent pulumi.ResourceOption, after []pulumi.Resource) (*storagev1.StorageClass, error) {
 	return storagev1.NewStorageClass(ctx, name+"-gp3", &storagev1.StorageClassArgs{
 		Metadata: &metav1.ObjectMetaArgs{
 			Name: pulumi.String("gp3"),
@@ -49,8 +59,12 @@ func newStorageClass(ctx *pulumi.Context, name string, provider *kubernetes.Prov
 				"storageclass.kubernetes.io/is-default-class": pulumi.String("true"),
 			},
 		},
-		Provisioner:          pulumi.String("ebs.csi.aws.com"),
-		Parameters:           pulumi.StringMap{"type": pulumi.String("gp3"), "encrypted": pulumi.String("true")},
+		Provisioner: pulumi.String("ebs.csi.aws.com"),
+		Parameters: pulumi.StringMap{
+			"type":               pulumi.String("gp3"),
+			"encrypted":          pulumi.String("true"),
+			"tagSpecification_1": pulumi.String(VolumeClusterTag(clusterName) + "=owned"),
+		},
 		VolumeBindingMode:    pulumi.String("WaitForFirstConsumer"), // the volume follows the pod's zone
 		AllowVolumeExpansion: pulumi.Bool(true),
 		ReclaimPolicy:        pulumi.String("Delete"),

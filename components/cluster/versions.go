@@ -15,6 +15,13 @@ type KubernetesVersion struct {
 	StandardSupportEnds time.Time
 	// Addons maps an EKS add-on name to its pinned version.
 	Addons map[string]string
+	// AMIReleaseVersion is the EKS optimized AL2023 AMI release the managed
+	// node groups run (their releaseVersion): <Kubernetes version>.<patch>-
+	// <build date>. Managed node groups never move to a newer AMI on their
+	// own; a new pin here rolls the nodes onto it (docs/operations.md,
+	// "Patching the nodes"). EKS cannot roll a node group back to an older
+	// release, so a pin only moves forward.
+	AMIReleaseVersion string
 }
 
 // KubernetesVersions are the versions in EKS standard support on 2026-11-26.
@@ -29,6 +36,14 @@ type KubernetesVersion struct {
 // managing-coredns); vpc-cni, aws-ebs-csi-driver and eks-pod-identity-agent
 // as `aws eks describe-addon-versions --kubernetes-version <v>` listed them in
 // 2026. Check a new pin with that command before changing it.
+//
+// AMI releases: the "Release version" column of the AL2023 tables (x86_64
+// and arm64 standard share one release) in awslabs/amazon-eks-ami's
+// CHANGELOG.md, "AMI Release v20260714" (commit 15822511, 2026-07-21, the
+// newest release in the copy read on 2026-12-07):
+// 1.35.6-20260714 and 1.36.2-20260714. Check a new pin there, or with
+// `aws ssm get-parameter --name
+// /aws/service/eks/optimized-ami/<v>/amazon-linux-2023/x86_64/standard/recommended/release_version`.
 var KubernetesVersions = map[string]KubernetesVersion{
 	"1.35": {
 		StandardSupportEnds: date(2027, time.March, 27),
@@ -39,6 +54,7 @@ var KubernetesVersions = map[string]KubernetesVersion{
 			"aws-ebs-csi-driver":     "v1.62.0-eksbuild.1",
 			"eks-pod-identity-agent": "v1.3.10-eksbuild.3",
 		},
+		AMIReleaseVersion: "1.35.6-20260714",
 	},
 	"1.36": {
 		StandardSupportEnds: date(2027, time.August, 2),
@@ -49,6 +65,7 @@ var KubernetesVersions = map[string]KubernetesVersion{
 			"aws-ebs-csi-driver":     "v1.62.0-eksbuild.1",
 			"eks-pod-identity-agent": "v1.3.10-eksbuild.3",
 		},
+		AMIReleaseVersion: "1.36.2-20260714",
 	},
 }
 

@@ -32,6 +32,11 @@ type WorkloadRole struct {
 
 	RoleARN  pulumi.StringOutput
 	RoleName pulumi.StringOutput
+
+	// resources are the role and its policies: what must outlive a user of
+	// the role that is deleted later than its own dependents (the EBS CSI
+	// controller, NewCluster).
+	resources []pulumi.Resource
 }
 
 // TrustPolicy is the trust document of a workload role: the cluster's OIDC
@@ -76,17 +81,22 @@ func (c *Cluster) NewWorkloadRole(ctx *pulumi.Context, name string, args *Worklo
 	if err != nil {
 		return nil, err
 	}
+	r.resources = append(r.resources, role)
 	for i, arn := range args.ManagedPolicyARNs {
-		if _, err := iam.NewRolePolicyAttachment(ctx, fmt.Sprintf("%s-%d", name, i), &iam.RolePolicyAttachmentArgs{
+		att, err := iam.NewRolePolicyAttachment(ctx, fmt.Sprintf("%s-%d", name, i), &iam.RolePolicyAttachmentArgs{
 			Role: role.Name, PolicyArn: pulumi.String(arn),
-		}, parent); err != nil {
+		}, parent)
+		if err != nil {
 			return nil, err
 		}
+		r.resources = append(r.resources, att)
 	}
 	if args.Policy != nil {
-		if _, err := iam.NewRolePolicy(ctx, physical, &iam.RolePolicyArgs{Role: role.ID(), Policy: args.Policy}, parent); err != nil {
+		policy, err := iam.NewRolePolicy(ctx, physical, &iam.RolePolicyArgs{Role: role.ID(), Policy: args.Policy}, parent)
+		if err != nil {
 			return nil, err
 		}
+		r.resources = append(r.resources, policy)
 	}
 	r.RoleARN, r.RoleName = role.Arn, role.Name
 	return contract.Finish(ctx, r, pulumi.Map{"roleArn": r.RoleARN})
