@@ -347,7 +347,7 @@ func clusterArgsTable() string {
 		{"`AdminRoleARNs`, `ViewerRoleARNs`", "none", "access entries with AmazonEKSClusterAdminPolicy / AmazonEKSViewPolicy"},
 		{"`LogRetentionDays`", strconv.Itoa(cluster.DefaultLogRetentionDays), "retention of `/aws/eks/<name>/cluster`"},
 		{"`Nodes`", "`NodeArgs`: the `Nodes.` rows", "shape of each per-AZ managed node group"},
-		{"`DependsOn`", "none", "resources nodes wait for (`network.EgressRoutes`)"},
+		{"`DependsOn`", "none", "resources nodes wait for (`network.EgressRoutes` and `PrivateRouteTableAssociations`)"},
 		{"`Tags`", "none", "added to every AWS resource"},
 		{"`Protect`", "false", "protects the cluster, its KMS key (30-day window), log group, node groups"},
 		{"`Nodes.InstanceTypes`", list([]string{cluster.DefaultInstanceType}), "one architecture; Graviton types get the arm64 AL2023 image"},

@@ -121,7 +121,9 @@ func Deploy(ctx *pulumi.Context, cfg *Config) (*Platform, error) {
 			Labels:         cl.Nodes.Labels,
 			Taints:         taints,
 		},
-		DependsOn: net.EgressRoutes,
+		// The nodes need their subnet's route out: the association and
+		// the NAT route.
+		DependsOn: append(append([]pulumi.Resource{}, net.EgressRoutes...), net.PrivateRouteTableAssociations...),
 		Tags:      cfg.Tags,
 		Protect:   cfg.Protect,
 	})

@@ -77,6 +77,11 @@ type Network struct {
 	// EgressRoutes are the private subnets' default routes through NAT:
 	// nodes must not launch before them.
 	EgressRoutes []pulumi.Resource
+	// PrivateRouteTableAssociations tie each private subnet to its route
+	// table, in Args order: until then the subnet uses the VPC's main route
+	// table, which has no route out, so nodes must not launch before them
+	// either.
+	PrivateRouteTableAssociations []pulumi.Resource
 }
 
 // withDefaults returns a copy of a with every default applied.
@@ -322,12 +327,14 @@ func (b *networkBuild) privateSubnets(vpc *ec2.Vpc, nats []*ec2.NatGateway) erro
 			return err
 		}
 		b.n.EgressRoutes = append(b.n.EgressRoutes, egress)
-		if _, err := ec2.NewRouteTableAssociation(ctx, privName, &ec2.RouteTableAssociationArgs{
+		assoc, err := ec2.NewRouteTableAssociation(ctx, privName, &ec2.RouteTableAssociationArgs{
 			SubnetId:     priv.ID(),
 			RouteTableId: rt.ID(),
-		}, parent); err != nil {
+		}, parent)
+		if err != nil {
 			return err
 		}
+		b.n.PrivateRouteTableAssociations = append(b.n.PrivateRouteTableAssociations, assoc)
 		b.n.PrivateSubnets = append(b.n.PrivateSubnets, ZonalSubnet{Zone: zone, ID: priv.ID().ToStringOutput()})
 	}
 	return nil
