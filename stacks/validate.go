@@ -15,8 +15,6 @@ import (
 // retention (0, never expire, is refused: every log group must expire).
 var logRetentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
 
-var taintEffects = []string{"NoSchedule", "PreferNoSchedule", "NoExecute"}
-
 // privateRanges are the blocks a VPC may use without colliding with the
 // internet: RFC 1918 and the shared address space AWS also allows.
 var privateRanges = []netip.Prefix{
@@ -269,14 +267,11 @@ func validateNodes(p *problems, env Environment, n NodeConfig) {
 	if n.MinSize < minSize {
 		p.add(key("minSize"), n.MinSize, "must be at least %d in %s", minSize, env)
 	}
-	if n.MaxSize < 1 {
-		p.add(key("maxSize"), n.MaxSize, "must be at least 1")
+	sizeKey := func(s cluster.NodeSize) string {
+		return map[cluster.NodeSize]string{cluster.MinSize: "minSize", cluster.DesiredSize: "desiredSize", cluster.MaxSize: "maxSize"}[s]
 	}
-	if n.MinSize > n.MaxSize {
-		p.add(key("minSize"), n.MinSize, "must not exceed maxSize (%d)", n.MaxSize)
-	}
-	if n.DesiredSize < n.MinSize || n.DesiredSize > n.MaxSize {
-		p.add(key("desiredSize"), n.DesiredSize, "must lie between minSize (%d) and maxSize (%d)", n.MinSize, n.MaxSize)
+	for _, sp := range cluster.CheckSizes(n.MinSize, n.DesiredSize, n.MaxSize, sizeKey) {
+		p.add(key(sizeKey(sp.Size)), sp.Value, "%v", sp.Err)
 	}
 	if n.DiskSizeGiB < 20 || n.DiskSizeGiB > 16384 {
 		p.add(key("diskSizeGiB"), n.DiskSizeGiB, "must be between 20 and 16384 GiB")
@@ -285,12 +280,9 @@ func validateNodes(p *problems, env Environment, n NodeConfig) {
 		p.add(key("maxUnavailable"), n.MaxUnavailable, "must be between 1 and 100")
 	}
 	for i, t := range n.Taints {
-		k := fmt.Sprintf("%s[%d]", key("taints"), i)
-		if t.Key == "" {
-			p.add(k+".key", t.Key, "a taint needs a key")
-		}
-		if !slices.Contains(taintEffects, t.Effect) {
-			p.add(k+".effect", t.Effect, "must be one of %s", strings.Join(taintEffects, ", "))
+		taint := cluster.Taint{Key: t.Key, Value: t.Value, Effect: t.Effect}
+		if err := cluster.CheckTaint(taint); err != nil {
+			p.add(fmt.Sprintf("%s[%d]", key("taints"), i), taint.String(), "%v", err)
 		}
 	}
 	for l := range n.Labels {

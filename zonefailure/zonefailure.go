@@ -145,8 +145,12 @@ func egress(res *harness.Result, zones []string, lost string) Check {
 	return Check{Egress, true, "every surviving private subnet egresses through a NAT gateway in its own or another surviving zone"}
 }
 
+// nodesLeft counts the nodes the surviving zones' groups run: their desired
+// size, which the program sets. No autoscaler runs, so nothing adds nodes
+// after a zone loss: the lost zone's pods fit on what is left or stay
+// Pending.
 func nodesLeft(res *harness.Result, lost string) Check {
-	minNodes, groups := 0.0, 0
+	nodes, groups := 0.0, 0
 	for _, g := range res.OfType("aws:eks/nodeGroup:NodeGroup") {
 		inLost := false
 		for _, id := range g.Strings("subnetIds") {
@@ -155,14 +159,14 @@ func nodesLeft(res *harness.Result, lost string) Check {
 			}
 		}
 		if !inLost {
-			minNodes += g.Number("scalingConfig", "minSize")
+			nodes += g.Number("scalingConfig", "desiredSize")
 			groups++
 		}
 	}
-	if minNodes < 1 {
-		return Check{Nodes, false, fmt.Sprintf("no node group outside %s keeps a node (minimum size)", lost)}
+	if nodes < 1 {
+		return Check{Nodes, false, fmt.Sprintf("no node group outside %s runs a node (desired size)", lost)}
 	}
-	return Check{Nodes, true, fmt.Sprintf("%d node groups outside %s keep at least %v nodes; the autoscaler can add more", groups, lost, minNodes)}
+	return Check{Nodes, true, fmt.Sprintf("%d node groups outside %s keep their %v nodes (desired size; no autoscaler runs, so nothing adds nodes after a zone loss)", groups, lost, nodes)}
 }
 
 // loadBalancerSubnets: the load balancer controller places the NLB in every

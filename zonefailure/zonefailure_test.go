@@ -108,7 +108,7 @@ func TestWeakPointsAreFound(t *testing.T) {
 		{"one Prometheus", platform{nat: network.NatPerAZ, prometheusReplicas: 1, alertmanagerSpread: "DoNotSchedule", gatewayReplicas: 2, nodeMin: 1}, Prometheus, ""},
 		{"one gateway proxy", platform{nat: network.NatPerAZ, prometheusReplicas: 2, alertmanagerSpread: "DoNotSchedule", gatewayReplicas: 1, nodeMin: 1}, Gateway, ""},
 		{"soft Alertmanager spread", platform{nat: network.NatPerAZ, prometheusReplicas: 2, alertmanagerSpread: "ScheduleAnyway", gatewayReplicas: 2, nodeMin: 1}, Alertmanager, ""},
-		{"node groups may scale to zero", platform{nat: network.NatPerAZ, prometheusReplicas: 2, alertmanagerSpread: "DoNotSchedule", gatewayReplicas: 2, nodeMin: 0}, Nodes, ""},
+		{"node groups of no node", platform{nat: network.NatPerAZ, prometheusReplicas: 2, alertmanagerSpread: "DoNotSchedule", gatewayReplicas: 2, nodeMin: 0}, Nodes, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -121,5 +121,20 @@ func TestWeakPointsAreFound(t *testing.T) {
 				assert.Equal(t, !broken, c.Survives, fmt.Sprintf("losing %s: %s: %s", r.Zone, tc.capability, c.Detail))
 			}
 		})
+	}
+}
+
+// Issue 19 finding 12: no autoscaler is installed, so the report must not
+// promise one: the node groups keep their fixed size and nothing adds nodes
+// in the surviving zones.
+func TestNodesReportSaysWhatIsLeftWithoutScaleOut(t *testing.T) {
+	reports := Simulate(build(t, platform{nat: network.NatPerAZ, prometheusReplicas: 2, alertmanagerSpread: "DoNotSchedule", gatewayReplicas: 2, nodeMin: 2}))
+	require.Len(t, reports, 3)
+	for _, r := range reports {
+		c := checkOf(t, r, Nodes)
+		assert.True(t, c.Survives)
+		assert.NotContains(t, c.Detail, "autoscaler can", "losing %s: %s", r.Zone, c.Detail)
+		assert.Contains(t, c.Detail, "2 node groups outside "+r.Zone+" keep their 4 nodes")
+		assert.Contains(t, c.Detail, "nothing adds nodes after a zone loss")
 	}
 }
