@@ -76,7 +76,10 @@ type Estimate struct {
 func round(v float64) float64 { return math.Round(v*100) / 100 }
 
 // Monthly estimates the stack's monthly cost from its declared resources.
-func Monthly(res *harness.Result) Estimate {
+// It fails when a node group's instance type is declared neither on the
+// node group nor in its launch template: a default would price machines
+// nobody declared.
+func Monthly(res *harness.Result) (Estimate, error) {
 	e := Estimate{AsOf: PricesAsOf, Region: Region, Items: []Item{}}
 	add := func(name, urn, priceKey string, qty float64, perHour bool) {
 		p, ok := Prices[priceKey]
@@ -105,15 +108,16 @@ func Monthly(res *harness.Result) Estimate {
 	spot := false
 	for _, g := range res.OfType("aws:eks/nodeGroup:NodeGroup") {
 		nodes := g.Number("scalingConfig", "desiredSize")
-		types := g.Strings("instanceTypes")
-		if len(types) == 0 {
-			types = []string{"t3.medium"} // the EKS default
+		lt, hasTemplate := LaunchTemplate(res, g)
+		instanceType, err := nodeInstanceType(g, lt, hasTemplate)
+		if err != nil {
+			return Estimate{}, err
 		}
 		if g.String("capacityType") == "SPOT" {
 			spot = true
 		}
-		add(fmt.Sprintf("nodes %s x %v", types[0], nodes), g.URN, "ec2:"+types[0], nodes, true)
-		if lt, ok := res.ByID(g.String("launchTemplate", "id")); ok {
+		add(fmt.Sprintf("nodes %s x %v", instanceType, nodes), g.URN, "ec2:"+instanceType, nodes, true)
+		if hasTemplate {
 			disk := lt.Number("blockDeviceMappings", "0", "ebs", "volumeSize")
 			add(fmt.Sprintf("node root volumes %v GiB x %v", disk, nodes), g.URN, "ebs-gp3", disk*nodes, false)
 		}
@@ -135,7 +139,75 @@ func Monthly(res *harness.Result) Estimate {
 	e.Notes = append(e.Notes,
 		"not counted: NAT and load balancer data processing, load balancer capacity units, CloudWatch Logs ingestion and storage, data transfer",
 		"prices are estimates for "+Region+" as of "+PricesAsOf)
-	return e
+	return e, nil
+}
+
+// LaunchTemplate is the launch template a node group references: by id
+// (launchTemplate.id, the physical id the harness gives it), by name
+// (launchTemplate.name), or, when the reference is not known yet (a preview
+// before the template exists), the one launch template the node group
+// depends on.
+func LaunchTemplate(res *harness.Result, g harness.Resource) (harness.Resource, bool) {
+	if id := g.String("launchTemplate", "id"); id != "" {
+		if lt, ok := res.ByID(id); ok && lt.Type == launchTemplateType {
+			return lt, true
+		}
+	}
+	if name := g.String("launchTemplate", "name"); name != "" {
+		for _, lt := range res.OfType(launchTemplateType) {
+			if lt.String("name") == name {
+				return lt, true
+			}
+		}
+	}
+	var found []harness.Resource
+	for _, urn := range g.DependsOn {
+		if lt, ok := res.ByURN(urn); ok && lt.Type == launchTemplateType {
+			found = append(found, lt)
+		}
+	}
+	if len(found) == 1 {
+		return found[0], true
+	}
+	return harness.Resource{}, false
+}
+
+const launchTemplateType = "aws:ec2/launchTemplate:LaunchTemplate"
+
+// nodeInstanceType is the type a node group's instances are priced at: the
+// node group's instanceTypes (several, or one) else its launch template's
+// instanceType; EKS refuses a node group that sets both. Several on-demand
+// types launch in the order listed (EKS's "prioritized" allocation), so
+// the first is priced; several spot types are priced at the dearest one's
+// on-demand rate, an upper bound.
+func nodeInstanceType(g, lt harness.Resource, hasTemplate bool) (string, error) {
+	types := g.Strings("instanceTypes")
+	if len(types) == 0 && hasTemplate {
+		if t := lt.String("instanceType"); t != "" {
+			types = []string{t}
+		}
+	}
+	if len(types) == 0 {
+		where := "it references no launch template"
+		if hasTemplate {
+			where = "its launch template " + lt.URN + " sets no instanceType"
+		}
+		return "", fmt.Errorf("node group %s: no instance type on the node group (instanceTypes) nor in its launch template (%s): the estimate prices only what is declared", g.URN, where)
+	}
+	if g.String("capacityType") != "SPOT" {
+		return types[0], nil
+	}
+	chosen := types[0]
+	for _, t := range types {
+		p, ok := Prices["ec2:"+t]
+		if !ok {
+			return t, nil // no bound without its price: Monthly notes it
+		}
+		if p.USD > Prices["ec2:"+chosen].USD {
+			chosen = t
+		}
+	}
+	return chosen, nil
 }
 
 // internetFacingLoadBalancers finds the NLBs the AWS Load Balancer

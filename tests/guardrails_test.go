@@ -39,7 +39,8 @@ func TestEveryStackPassesTheSecurityBaseline(t *testing.T) {
 func TestDevCostsLessThanStagingLessThanProd(t *testing.T) {
 	totals := map[stacks.Environment]float64{}
 	forEachStack(t, func(t *testing.T, res *harness.Result, cfg *stacks.Config) {
-		e := cost.Monthly(res)
+		e, err := cost.Monthly(res)
+		require.NoError(t, err)
 		totals[cfg.Environment] = e.Total
 		assert.NotContains(t, strings.Join(e.Notes, "\n"), "no price for", "every declared instance type is priced")
 		assert.Positive(t, e.Total)

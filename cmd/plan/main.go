@@ -7,10 +7,14 @@
 //	go run ./cmd/plan -stack prod -out DIR    # Kubernetes objects as YAML files,
 //	                                          # each Helm release rendered under DIR/charts/<release>/
 //	go run ./cmd/plan -stack prod -strict     # exit 1 on a failed baseline check
-//	go run ./cmd/plan -stack prod -deploy     # also exit 1 on example values (the deploy workflow)
+//	go run ./cmd/plan -stack prod -deploy     # also exit 1 on example values and on a per-region
+//	                                          # quota the stacks sharing its account exceed (the deploy workflow)
+//	go run ./cmd/plan -stack prod -deploy -quota-eips 10   # after AWS raised the Elastic IP quota
 //
 // Both outputs include the security baseline checks, the monthly cost
-// estimate and the deploy-time estimate (critical path).
+// estimate, the deploy-time estimate (critical path) and the cross-stack
+// quota check: every stack file in the directory, grouped by account and
+// region, against the Elastic IP and VPC quotas (package quota).
 //
 // Exit codes: 0 ok, 1 the program failed (or -strict and a check failed),
 // 2 invalid configuration or usage.
@@ -35,6 +39,7 @@ import (
 	"github.com/cnplatform/platform/harness"
 	"github.com/cnplatform/platform/harness/stackrun"
 	"github.com/cnplatform/platform/policy"
+	"github.com/cnplatform/platform/quota"
 	"github.com/cnplatform/platform/stacks"
 	"github.com/cnplatform/platform/zonefailure"
 )
@@ -66,6 +71,8 @@ type Plan struct {
 	ZoneFailure []zonefailure.ZoneReport `json:"zoneFailure"`
 	// Charts has one report per Helm release rendered (-charts).
 	Charts []planout.ChartReport `json:"charts"`
+	// Quotas is the cross-stack check of per-region quotas.
+	Quotas QuotaReport `json:"quotas"`
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -77,7 +84,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	out := fs.String("out", "", "write the declared Kubernetes objects as YAML under this directory")
 	strict := fs.Bool("strict", false, "exit 1 when any security baseline check fails")
 	charts := fs.String("charts", "", "static Helm chart repository (index.yaml and archives) -json and -out render the releases from; default $"+planout.ChartsDirEnv+" or DIR/../shared/charts when present")
-	deploy := fs.Bool("deploy", false, "the stack is about to be deployed: exit 1 when it holds example values (documentation account ids, CIDR blocks, domains, zone ids)")
+	deploy := fs.Bool("deploy", false, "the stack is about to be deployed: exit 1 when it holds example values (documentation account ids, CIDR blocks, domains, zone ids) or the stacks sharing its account and region exceed a quota")
+	quotaEIPs := fs.Int("quota-eips", quota.ElasticIPs.Default, "the Elastic IP quota per account and region ("+quota.ElasticIPs.Code+" \""+quota.ElasticIPs.Name+"\"): AWS's default, or what AWS raised it to")
+	quotaVPCs := fs.Int("quota-vpcs", quota.VPCs.Default, "the VPC quota per account and region ("+quota.VPCs.Code+" \""+quota.VPCs.Name+"\"): AWS's default, or what AWS raised it to")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -103,6 +112,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	res := st.Result
 	checks := policy.Evaluate(res, policy.Options{Production: st.Config.Environment == stacks.Prod})
+	estimate, err := cost.Monthly(res)
+	if err != nil {
+		fmt.Fprintf(stderr, "plan: stack %s: cost: %v\n", *stack, err)
+		return 1
+	}
+	quotas := checkQuotas(*dir, *stack, st, quota.Limits{quota.ElasticIPs.Code: *quotaEIPs, quota.VPCs.Code: *quotaVPCs})
 	rendered, code := renderForPlan(res, st.Config, *charts, *dir, *out != "" || *asJSON, stderr)
 	if code != 0 {
 		return code
@@ -122,7 +137,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		enc.SetIndent("", "  ")
 		p := toPlan(res)
 		p.Checks = checks
-		p.CostMonthlyUSD = cost.Monthly(res)
+		p.CostMonthlyUSD = estimate
+		p.Quotas = quotas
 		p.CriticalPath = deploytime.CriticalPath(res)
 		p.ZoneFailure = zonefailure.Simulate(res)
 		p.Charts = chartReports(rendered)
@@ -135,7 +151,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	} else {
 		printTree(stdout, res)
-		printSummary(stdout, res, checks)
+		printSummary(stdout, res, checks, estimate)
+		printQuotas(stdout, quotas)
 	}
 	if failed := policy.Failures(checks); *strict && len(failed) > 0 {
 		for _, f := range failed {
@@ -149,12 +166,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		code = 1
 	}
+	if *deploy {
+		for _, e := range quotas.excess {
+			fmt.Fprintf(stderr, "plan: stack %s is not ready to deploy: %s\n", *stack, e)
+			code = 1
+		}
+	}
 	return code
 }
 
 // printSummary prints the baseline checks, the cost estimate and the
 // deploy-time estimate.
-func printSummary(w io.Writer, res *harness.Result, checks []policy.Finding) {
+func printSummary(w io.Writer, res *harness.Result, checks []policy.Finding, e cost.Estimate) {
 	sum := policy.Summary(checks)
 	fmt.Fprintf(w, "security baseline: %d pass, %d fail, %d exempt\n", sum[policy.Pass], sum[policy.Fail], sum[policy.Exempt])
 	for _, f := range checks {
@@ -162,7 +185,6 @@ func printSummary(w io.Writer, res *harness.Result, checks []policy.Finding) {
 			fmt.Fprintf(w, "  %s %s %s: %s\n", f.ID, f.Status, f.Resource, f.Message)
 		}
 	}
-	e := cost.Monthly(res)
 	fmt.Fprintf(w, "estimated cost: $%.2f/month (%s prices as of %s)\n", e.Total, e.Region, e.AsOf)
 	for _, it := range e.Items {
 		fmt.Fprintf(w, "  $%9.2f  %s\n", it.MonthlyUSD, it.Name)

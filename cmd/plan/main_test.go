@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -272,4 +273,148 @@ func TestDeployRefusesExampleValues(t *testing.T) {
 	code, _, stderr = plan(t, "-dir", dir, "-stack", "real", "-strict", "-deploy")
 	assert.Equal(t, 0, code, stderr)
 	assert.NotContains(t, stderr, "not ready to deploy")
+}
+
+// The default per-region quotas of an AWS account, from AWS's documentation:
+// "EC2-VPC Elastic IPs" (L-0263D0A3) is 5 per region
+// (docs.aws.amazon.com/general/latest/gr/ec2-service.html) and "VPCs per
+// Region" (L-F678F1CE) is 5 (docs.aws.amazon.com/general/latest/gr/vpc-service.html).
+const (
+	awsDefaultEIPQuota = 5
+	awsDefaultVPCQuota = 5
+)
+
+// realLayout copies the committed dev, staging and prod stack files into a
+// directory with each example value replaced by a real-looking one, each
+// stack in the account given, so -deploy judges only the quotas.
+func realLayout(t *testing.T, accounts map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for stack, account := range accounts {
+		raw, err := os.ReadFile(filepath.Join(repoRoot, "Pulumi."+stack+".yaml"))
+		require.NoError(t, err)
+		body := strings.NewReplacer(
+			"111122223333", account,
+			"203.0.113.0/24", "52.12.0.0/24", "198.51.100.0/24", "52.13.0.0/24",
+			"example.com", "acme-payments.io", "Z0EXAMPLEZONE00000001", "Z08123456ABCDEFGHIJK",
+		).Replace(string(raw))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "Pulumi."+stack+".yaml"), []byte(body), 0o644))
+	}
+	return dir
+}
+
+// Finding 2 of issue 19: dev, staging and prod share one account and region
+// in the committed stack files; their NAT gateways' Elastic IPs add up to
+// more than the account's default quota, so the third stack's deploy would
+// fail half-way. -deploy stops it, naming the account, region, stacks,
+// counts, quota and the way out, beside the example-value messages.
+func TestDeployStopsWhenTheSharedAccountLacksElasticIPs(t *testing.T) {
+	// What the stacks declare: each NAT gateway holds one Elastic IP.
+	eips := map[string]int{}
+	total := 0
+	for _, stack := range []string{"dev", "staging", "prod"} {
+		p := jsonPlan(t, stack)
+		eips[stack] = len(ofType(p, "aws:ec2/eip:Eip"))
+		assert.Equal(t, len(ofType(p, "aws:ec2/natGateway:NatGateway")), eips[stack], stack)
+		total += eips[stack]
+	}
+	require.Greater(t, total, awsDefaultEIPQuota, "the committed layout needs more Elastic IPs than one account's default")
+
+	for _, stack := range []string{"dev", "staging", "prod"} {
+		code, _, stderr := plan(t, "-dir", repoRoot, "-stack", stack, "-strict", "-deploy")
+		assert.Equal(t, 1, code, stack)
+		assert.Contains(t, stderr, "not ready to deploy: platform:adminRoleArns[0]:", "the example-value message stays")
+		// The stacks in the order of their files' names.
+		assert.Contains(t, stderr, fmt.Sprintf("account 111122223333, region eu-west-1: stacks dev, prod, staging need %d EC2-VPC Elastic IPs (dev %d, prod %d, staging %d), over the quota of %d",
+			total, eips["dev"], eips["prod"], eips["staging"], awsDefaultEIPQuota), stack)
+		assert.Contains(t, stderr, "L-0263D0A3", stack)
+		assert.Contains(t, stderr, "separate accounts", stack)
+		assert.Contains(t, stderr, fmt.Sprintf("-quota-eips %d", total), stack)
+	}
+}
+
+func jsonPlanIn(t *testing.T, dir, stack string, args ...string) Plan {
+	t.Helper()
+	code, out, stderr := plan(t, append([]string{"-dir", dir, "-stack", stack, "-json"}, args...)...)
+	require.Equal(t, 0, code, stderr)
+	var p Plan
+	require.NoError(t, json.Unmarshal([]byte(out), &p))
+	return p
+}
+
+// Every plan shows the cross-stack check, in text and in -json; without
+// -deploy an excess is reported, not fatal (pull requests run -strict).
+func TestPlanShowsTheQuotasOfEveryStackFile(t *testing.T) {
+	p := jsonPlan(t, "prod")
+	require.Len(t, p.Quotas.Groups, 1, "the committed stacks share one account and region")
+	g := p.Quotas.Groups[0]
+	assert.Equal(t, "111122223333", g.Account)
+	assert.Equal(t, "eu-west-1", g.Region)
+	var names []string
+	for _, s := range g.Stacks {
+		names = append(names, s.Name)
+	}
+	assert.Equal(t, []string{"dev", "prod", "staging"}, names, "local declares no AWS resources")
+	assert.Equal(t, 7, g.Need["L-0263D0A3"])
+	assert.Equal(t, 3, g.Need["L-F678F1CE"])
+	require.Len(t, p.Quotas.Exceeded, 1)
+	assert.Contains(t, p.Quotas.Exceeded[0], "over the quota of 5 (Service Quotas ec2 L-0263D0A3")
+	require.Len(t, p.Quotas.Limits, 2)
+	assert.Equal(t, awsDefaultEIPQuota, p.Quotas.Limits[0].Limit)
+	assert.Equal(t, awsDefaultVPCQuota, p.Quotas.Limits[1].Limit)
+
+	code, out, stderr := plan(t, "-dir", repoRoot, "-stack", "dev", "-strict")
+	assert.Equal(t, 0, code, stderr)
+	assert.Contains(t, out, "account 111122223333, region eu-west-1:\n    OVER 7 of 5 EC2-VPC Elastic IPs (L-0263D0A3; dev 1, prod 3, staging 3)\n    ok   3 of 5 VPCs per Region")
+}
+
+// Once AWS raised the quota and the plan is told, the one-account layout
+// deploys; until then only the quota stops a stack with real values.
+func TestDeployPassesTheOneAccountLayoutWithARaisedQuota(t *testing.T) {
+	dir := realLayout(t, map[string]string{"dev": "210987654321", "staging": "210987654321", "prod": "210987654321"})
+	code, _, stderr := plan(t, "-dir", dir, "-stack", "prod", "-strict", "-deploy")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "account 210987654321, region eu-west-1: stacks dev, prod, staging need 7 EC2-VPC Elastic IPs")
+	assert.NotContains(t, stderr, "is an example value", "only the quota stops it")
+
+	code, out, stderr := plan(t, "-dir", dir, "-stack", "prod", "-strict", "-deploy", "-quota-eips", "7")
+	assert.Equal(t, 0, code, stderr)
+	assert.Contains(t, out, "ok   7 of 7 EC2-VPC Elastic IPs")
+}
+
+// Stacks in different accounts take from different quotas: dev and staging
+// (4 Elastic IPs) in one, prod (3) in another, each within AWS's default.
+func TestStacksInDifferentAccountsDoNotAddUp(t *testing.T) {
+	dir := realLayout(t, map[string]string{"dev": "210987654321", "staging": "210987654321", "prod": "345678901234"})
+	for _, stack := range []string{"dev", "staging", "prod"} {
+		code, _, stderr := plan(t, "-dir", dir, "-stack", stack, "-strict", "-deploy")
+		assert.Equal(t, 0, code, "%s: %s", stack, stderr)
+	}
+	p := jsonPlanIn(t, dir, "prod")
+	need := map[string]int{}
+	for _, g := range p.Quotas.Groups {
+		need[g.Account] = g.Need["L-0263D0A3"]
+	}
+	assert.Equal(t, map[string]int{"210987654321": 4, "345678901234": 3}, need)
+	assert.Empty(t, p.Quotas.Exceeded)
+}
+
+// Six environments of one account and region need six VPCs, over AWS's
+// default of 5 (L-F678F1CE); their Elastic IPs fit a raised quota.
+func TestDeployStopsWhenTheSharedAccountLacksVPCs(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(realLayout(t, map[string]string{"dev": "210987654321"}), "Pulumi.dev.yaml"))
+	require.NoError(t, err)
+	dir := t.TempDir()
+	names := []string{"dev-a", "dev-b", "dev-c", "dev-d", "dev-e", "dev-f"}
+	for _, name := range names {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "Pulumi."+name+".yaml"), raw, 0o644))
+	}
+	code, _, stderr := plan(t, "-dir", dir, "-stack", "dev-c", "-strict", "-deploy", "-quota-eips", "6")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "account 210987654321, region eu-west-1: stacks dev-a, dev-b, dev-c, dev-d, dev-e, dev-f need 6 VPCs per Region (dev-a 1, dev-b 1, dev-c 1, dev-d 1, dev-e 1, dev-f 1), over the quota of 5 (Service Quotas vpc L-F678F1CE")
+	assert.Contains(t, stderr, "-quota-vpcs 6")
+	assert.NotContains(t, stderr, "Elastic IPs")
+
+	code, _, stderr = plan(t, "-dir", dir, "-stack", "dev-c", "-strict", "-deploy", "-quota-eips", "6", "-quota-vpcs", "6")
+	assert.Equal(t, 0, code, stderr)
 }
