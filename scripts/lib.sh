@@ -23,9 +23,11 @@ has_module() {
 # module_key DIR...: a short hash of the go.mod, go.sum and .go files of
 # in-repo tool modules, so a changed replace or main.go is a new key.
 module_key() {
-  local d
+  local d f
   for d in "$@"; do
-    cat "$d/go.mod" "$d/go.sum" "$d"/*.go 2>/dev/null
+    for f in "$d/go.mod" "$d/go.sum" "$d"/*.go; do
+      if [ -f "$f" ]; then cat "$f"; fi
+    done
   done | sha256sum | cut -c1-12
 }
 
