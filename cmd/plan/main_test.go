@@ -257,7 +257,8 @@ func TestDeployRefusesExampleValues(t *testing.T) {
 			assert.Contains(t, stderr, "not ready to deploy: "+key+":", "%s: %s", stack, key)
 		}
 	}
-	code, _, stderr := plan(t, "-dir", repoRoot, "-stack", "prod", "-strict", "-deploy")
+	// The preview role is a viewer of the stacks pull requests preview.
+	code, _, stderr := plan(t, "-dir", repoRoot, "-stack", "staging", "-strict", "-deploy")
 	assert.Equal(t, 1, code)
 	assert.Contains(t, stderr, `platform:viewerRoleArns[0]: "arn:aws:iam::111122223333:role/platform-preview" is an example value`)
 
