@@ -305,6 +305,18 @@ func TestDeployPromotesDevStagingProd(t *testing.T) {
 				strict = strict || strings.Contains(s.Run, "go run ./cmd/plan -stack "+stack+" -strict -deploy")
 			}
 			assert.True(t, strict, "the baseline, and no example value, gate the update")
+			// The preflight (cmd/preflight) asks the account, with the deploy
+			// role's credentials, what would otherwise fail minutes into the
+			// update: caller not a cluster admin, a missing managed policy, no
+			// quota room, an add-on version not offered (issue 19).
+			step := func(match func(workflowStep) bool) int { return slices.IndexFunc(j.Steps, match) }
+			preflightAt := step(func(s workflowStep) bool { return strings.TrimSpace(s.Run) == "go run ./cmd/preflight -stack "+stack })
+			credsAt := step(func(s workflowStep) bool { return s.Uses == creds[0].Uses })
+			upAt := step(func(s workflowStep) bool { return s.Uses == ups[0].Uses })
+			if assert.GreaterOrEqual(t, preflightAt, 0, "job %s runs `go run ./cmd/preflight -stack %s`", name, stack) {
+				assert.Less(t, credsAt, preflightAt, "job %s: the preflight runs with the deploy role's credentials", name)
+				assert.Less(t, preflightAt, upAt, "job %s: the preflight gates pulumi up", name)
+			}
 			assert.Equal(t, `${{ fromJSON(vars.DEPLOY_RUNS_ON || '"ubuntu-24.04"') }}`, j.RunsOn,
 				"the runner must reach the cluster's API endpoint (private or allow-listed): configurable")
 		})
