@@ -111,3 +111,32 @@ func KeptByHelm(objs, groups []string) (left, kept []string) {
 	}
 	return left, kept
 }
+
+// Volumes lists the PersistentVolumeClaims ("persistentvolumeclaim
+// <namespace>/<name>") and PersistentVolumes ("persistentvolume <name>",
+// with the claim it is bound to) the API server holds, sorted. A claim or
+// volume left after a destroy is, on EKS, an EBS volume left billed (issue
+// 19 finding 6).
+func (c *Cluster) Volumes(ctx context.Context) ([]string, error) {
+	claims, err := c.Client.CoreV1().PersistentVolumeClaims("").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list persistentvolumeclaims: %w", err)
+	}
+	volumes, err := c.Client.CoreV1().PersistentVolumes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list persistentvolumes: %w", err)
+	}
+	var out []string
+	for _, pvc := range claims.Items {
+		out = append(out, fmt.Sprintf("persistentvolumeclaim %s/%s", pvc.Namespace, pvc.Name))
+	}
+	for _, pv := range volumes.Items {
+		bound := ""
+		if ref := pv.Spec.ClaimRef; ref != nil {
+			bound = fmt.Sprintf(" (claim %s/%s, %s)", ref.Namespace, ref.Name, pv.Status.Phase)
+		}
+		out = append(out, "persistentvolume "+pv.Name+bound)
+	}
+	sort.Strings(out)
+	return out, nil
+}
