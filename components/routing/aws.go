@@ -33,7 +33,7 @@ func newRole(ctx *pulumi.Context, r *Routing, a *Args, name, ns, sa string, buil
 		return build(Scope{
 			Partition: aws.Partition, Region: aws.Region, AccountID: v[0].(string),
 			ClusterName: aws.ClusterName, VpcID: v[1].(string), HostedZoneID: aws.HostedZoneID,
-			ChallengeName: ChallengeRecordName(a.Domain), CertificateARN: a.TLS.CertificateARN,
+			Domain: a.Domain, CertificateARN: a.TLS.CertificateARN,
 		})
 	}).(pulumi.StringOutput)
 	return aws.Roles.NewWorkloadRole(ctx, aws.ClusterName+"-"+name, &cluster.WorkloadRoleArgs{

@@ -2,6 +2,7 @@ package routing
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/cnplatform/platform/components/policydoc"
 )
@@ -20,9 +21,11 @@ type Scope struct {
 	VpcID       string
 	// HostedZoneID is the one Route53 zone DNS records are written to.
 	HostedZoneID string
-	// ChallengeName is the DNS-01 record cert-manager writes:
-	// _acme-challenge.<domain>.
-	ChallengeName string
+	// Domain is the environment's domain: external-dns writes it and the
+	// names under it, cert-manager its DNS-01 record
+	// (ChallengeRecordName). Environments share the zone, so no policy
+	// grants a name outside it.
+	Domain string
 	// CertificateARN is the ACM certificate the NLB serves in acm mode.
 	CertificateARN string
 }
@@ -41,7 +44,10 @@ const clusterTag = "elbv2.k8s.aws/cluster"
 
 // LoadBalancerControllerPolicy is the AWS Load Balancer Controller's
 // published IAM policy (docs/install/iam_policy.json of
-// kubernetes-sigs/aws-load-balancer-controller v3.5.0), narrowed:
+// kubernetes-sigs/aws-load-balancer-controller v3.5.0, unchanged up to main
+// of 2026-08-17; the chart pins 3.6.0, whose tag no snapshot here holds:
+// policies_upstream_test.go names that gap and fails when the pin moves
+// again), narrowed:
 //   - only Network Load Balancers: the ALB-only actions (WAF, WAFv2, Shield,
 //     Cognito, IAM server certificates, listener rules) are dropped and the
 //     chart turns those features off;
@@ -240,10 +246,49 @@ func LoadBalancerControllerPolicy(s Scope) policydoc.Document {
 	return policydoc.New(statements...)
 }
 
-// ExternalDNSPolicy lets external-dns manage records in the one hosted zone:
-// the policy of external-dns v0.21.0's docs/tutorials/aws.md on one zone,
-// without route53:ListTagsForResources (only used to filter zones by tag; we
-// filter by zone id).
+// ExternalDNSRecordTypes are the record types external-dns manages: its
+// default --managed-record-types (A, AAAA, CNAME; v0.21.0
+// pkg/apis/externaldns/types.go) and the TXT records of its registry.
+var ExternalDNSRecordTypes = []string{"A", "AAAA", "CNAME", "TXT"}
+
+// ExternalDNSRecordNames are the names external-dns of the environment with
+// this domain writes, as IAM StringLike patterns: the domain, every name
+// under it, and the TXT registry records beside the domain itself. Without
+// --txt-prefix or --txt-suffix (values.go sets neither) external-dns
+// v0.21.0 names the registry record of <first label>.<rest> as
+// <type>-<first label>.<rest> (registry/mapper/mapper.go ToTXTName), so a
+// name under the domain keeps its TXT record under it, and the domain's
+// own record gets a-<domain>, aaaa-<domain> and cname-<domain>, listed
+// one by one so no other name beside the domain matches.
+func ExternalDNSRecordNames(domain string) []string {
+	names := []string{domain, "*." + domain}
+	first, rest, _ := strings.Cut(domain, ".")
+	for _, t := range ExternalDNSRecordTypes[:3] {
+		names = append(names, strings.ToLower(t)+"-"+first+"."+rest)
+	}
+	return names
+}
+
+// onlyRecords limits route53:ChangeResourceRecordSets to records whose
+// names match names (StringLike patterns) and whose types are types. Route53
+// evaluates both keys over every change of the batch (ForAllValues), on
+// names in lower case without the trailing dot and with * as \052
+// (Route 53 Developer Guide, "Using IAM policy conditions for fine-grained
+// access control"), so one change outside them denies the whole batch.
+func onlyRecords(names, types []string) map[string]map[string][]string {
+	return map[string]map[string][]string{
+		"ForAllValues:StringLike":   {"route53:ChangeResourceRecordSetsNormalizedRecordNames": names},
+		"ForAllValues:StringEquals": {"route53:ChangeResourceRecordSetsRecordTypes": types},
+	}
+}
+
+// ExternalDNSPolicy lets external-dns manage its environment's records in
+// the one hosted zone: the policy of external-dns v0.21.0's
+// docs/tutorials/aws.md on one zone, without route53:ListTagsForResources
+// (only used to filter zones by tag; we filter by zone id), and changes
+// limited to the environment's names (ExternalDNSRecordNames): the
+// environments share the zone, and external-dns of dev must not change
+// prod's records.
 //
 // Exemption (S11): route53:ListHostedZones has no resource-level permission,
 // so it has Resource "*"; it only lists (external-dns then filters to the
@@ -252,9 +297,16 @@ func LoadBalancerControllerPolicy(s Scope) policydoc.Document {
 func ExternalDNSPolicy(s Scope) policydoc.Document {
 	return policydoc.New(
 		policydoc.Statement{
-			Sid:      "ChangeRecordsInTheOneZone",
+			Sid:            "ChangeTheEnvironmentsRecordsInTheOneZone",
+			Effect:         "Allow",
+			Action:         []string{"route53:ChangeResourceRecordSets"},
+			Resource:       []string{s.HostedZoneARN()},
+			ConditionLists: onlyRecords(ExternalDNSRecordNames(s.Domain), ExternalDNSRecordTypes),
+		},
+		policydoc.Statement{
+			Sid:      "ReadRecordsInTheOneZone",
 			Effect:   "Allow",
-			Action:   []string{"route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets"},
+			Action:   []string{"route53:ListResourceRecordSets"},
 			Resource: []string{s.HostedZoneARN()},
 		},
 		policydoc.Statement{
@@ -280,16 +332,11 @@ func CertManagerPolicy(s Scope) policydoc.Document {
 			Resource: []string{fmt.Sprintf("arn:%s:route53:::change/*", s.Partition)},
 		},
 		policydoc.Statement{
-			Sid:      "WriteOnlyTheChallengeRecord",
-			Effect:   "Allow",
-			Action:   []string{"route53:ChangeResourceRecordSets"},
-			Resource: []string{s.HostedZoneARN()},
-			Condition: map[string]map[string]string{
-				"ForAllValues:StringEquals": {
-					"route53:ChangeResourceRecordSetsNormalizedRecordNames": s.ChallengeName,
-					"route53:ChangeResourceRecordSetsRecordTypes":           "TXT",
-				},
-			},
+			Sid:            "WriteOnlyTheChallengeRecord",
+			Effect:         "Allow",
+			Action:         []string{"route53:ChangeResourceRecordSets"},
+			Resource:       []string{s.HostedZoneARN()},
+			ConditionLists: onlyRecords([]string{ChallengeRecordName(s.Domain)}, []string{"TXT"}),
 		},
 	)
 }

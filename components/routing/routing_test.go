@@ -19,7 +19,7 @@ const certARN = "arn:aws:acm:eu-west-1:111122223333:certificate/0a1b2c3d-0000-40
 
 var scope = routing.Scope{
 	Partition: "aws", Region: "eu-west-1", AccountID: "111122223333", ClusterName: "platform-dev",
-	VpcID: "vpc-0abc", HostedZoneID: "Z0EXAMPLE1", ChallengeName: "_acme-challenge.dev.example.com",
+	VpcID: "vpc-0abc", HostedZoneID: "Z0EXAMPLE1", Domain: "dev.example.com",
 }
 
 // writes are the statements that do more than read.
