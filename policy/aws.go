@@ -492,23 +492,55 @@ func checkLoadBalancerAttributes(in *input) []Finding {
 		}
 		out = append(out, verdict(lb.URN, "access logs on (and deletion protection in prod)", problems))
 	}
-	out = append(out, in.annotationFindings("service.beta.kubernetes.io/aws-load-balancer-attributes", func(urn, v string) Finding {
+	// AWS writes NLB access logs only for TLS listeners: "Access logs are
+	// created only if the load balancer has a TLS listener, and the logs
+	// contain information about TLS requests only" (Elastic Load
+	// Balancing, "Access logs for your Network Load Balancer",
+	// docs.aws.amazon.com/elasticloadbalancing/latest/network/load-balancer-access-logs.html).
+	// An NLB whose listeners are all TCP (TLS terminated behind it) cannot
+	// have them: claiming them is a failure, and not having them is an
+	// exemption that says what records its connections instead.
+	tlsListener := func(urn string) bool { return in.hasAnnotation(urn, nlbSSLCert) }
+	out = append(out, in.annotationFindings(nlbAttributes, func(urn, v string) Finding {
 		var problems []string
-		if !strings.Contains(v, "access_logs.s3.enabled=true") {
+		logs := strings.Contains(v, "access_logs.s3.enabled=true")
+		switch {
+		case tlsListener(urn) && !logs:
 			problems = append(problems, "NLB access logs off")
+		case !tlsListener(urn) && logs:
+			problems = append(problems, "NLB access logs claimed without a TLS listener (no aws-load-balancer-ssl-cert): AWS writes NLB access logs for TLS listeners only, so none would ever be written")
 		}
 		if in.opts.Production && !strings.Contains(v, "deletion_protection.enabled=true") {
 			problems = append(problems, "NLB deletion protection off in prod")
 		}
+		if len(problems) == 0 && !tlsListener(urn) {
+			return exempt(urn, "%s", tcpNLBLogsExemption)
+		}
 		return verdict(urn, "NLB attributes: "+v, problems)
 	})...)
 	for _, urn := range in.internetFacingNLBs() {
-		if !in.hasAnnotation(urn, "service.beta.kubernetes.io/aws-load-balancer-attributes") {
-			out = append(out, fail(urn, "internet-facing NLB without access logs (no aws-load-balancer-attributes annotation)"))
+		if in.hasAnnotation(urn, nlbAttributes) {
+			continue
+		}
+		switch {
+		case tlsListener(urn):
+			out = append(out, fail(urn, "internet-facing NLB with a TLS listener without access logs (no aws-load-balancer-attributes annotation)"))
+		case in.opts.Production:
+			out = append(out, fail(urn, "internet-facing NLB without deletion protection in prod (no aws-load-balancer-attributes annotation)"))
+		default:
+			out = append(out, exempt(urn, "%s", tcpNLBLogsExemption))
 		}
 	}
 	return out
 }
+
+const (
+	nlbAttributes = "service.beta.kubernetes.io/aws-load-balancer-attributes"
+	nlbSSLCert    = "service.beta.kubernetes.io/aws-load-balancer-ssl-cert"
+	// tcpNLBLogsExemption is S13's documented exception (docs/guardrails.md).
+	tcpNLBLogsExemption = "NLB with TCP listeners only (TLS terminates at the proxy): AWS writes NLB access logs for TLS listeners only; " +
+		"the proxy's access log and the VPC flow logs (S9) record its connections"
+)
 
 // policyStatement is one statement of an IAM document, with the fields
 // normalised to lists.

@@ -117,7 +117,7 @@ func TestChecksCatchViolations(t *testing.T) {
 			k8s("gateway.networking.k8s.io/v1:HTTPRoute", "app", map[string]any{"metadata": map[string]any{"name": "app", "namespace": "app"}, "spec": map[string]any{
 				"parentRefs": []any{map[string]any{"name": "edge", "namespace": "gw"}},
 				"rules":      []any{map[string]any{"backendRefs": []any{map[string]any{"name": "app", "port": 80.0}}}}}})), Options{}, "serves traffic"},
-		{"NLB without access logs", "S13", result(k8s("core/v1:Service", "s", map[string]any{"metadata": map[string]any{"annotations": map[string]any{"service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing"}}})), Options{}, "without access logs"},
+		{"NLB without access logs", "S13", result(k8s("core/v1:Service", "s", map[string]any{"metadata": map[string]any{"annotations": map[string]any{"service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing", "service.beta.kubernetes.io/aws-load-balancer-ssl-cert": "arn:aws:acm:eu-west-1:111122223333:certificate/x"}}})), Options{}, "without access logs"},
 		{"NLB deletable in prod", "S13", result(k8s("core/v1:Service", "s", map[string]any{"metadata": map[string]any{"annotations": map[string]any{"service.beta.kubernetes.io/aws-load-balancer-attributes": "access_logs.s3.enabled=true"}}})), Options{Production: true}, "deletion protection off"},
 		{"unencrypted root volume", "S14", result(r(launchTmpl, "lt", map[string]any{"blockDeviceMappings": []any{map[string]any{"deviceName": "/dev/xvda", "ebs": map[string]any{"encrypted": "false"}}}})), Options{}, "not encrypted"},
 		{"log group forever", "S15", result(r(logGroup, "g", map[string]any{})), Options{}, "never expires"},

@@ -144,7 +144,7 @@ func foundationTable() string {
 		return code(c.d.NatGateways)
 	}
 	return table("key", columns(Dev, Staging, Prod), []row{
-		{code("aws:region"), same("required"), "e.g. `eu-west-1`"},
+		{code("aws:region"), same("required"), "e.g. `eu-west-1`; a region of the aws partition (the program writes `arn:aws:` ARNs)"},
 		{code("environment"), func(c column) string { return code(string(c.env)) }, "or `local`; required"},
 		{code("availabilityZones"), zones, "list, all in the region; no lookup, so previews are deterministic"},
 		{code("vpcCidr"), same(code(DefaultVpcCIDR)), "private range, /16 to /22"},
@@ -283,7 +283,7 @@ func routingTable() string {
 		{code("acmeEmail"), same("-"), "optional ACME account contact"},
 		{code("certManager"), same(code(routing.CertManagerInstall)), "`existing`: the cluster already runs cert-manager (its CRDs and webhook); the program creates only the ClusterIssuer and the wildcard Certificate, no chart, namespace, service account or role (in `acme` mode the existing install needs its own Route53 rights). Not used with `acm`. The engine test uses it: cert-manager's webhook is a pod that never runs there"},
 		{code("externalDnsPolicy"), onAWS(func(c column) string { return code(c.d.ExternalDNSPolicy) }), "`sync` or `upsert-only`"},
-		{code("accessLogRetentionDays"), onAWS(func(c column) string { return strconv.Itoa(c.d.AccessLogRetentionDays) }), "NLB access logs, 1-3650"},
+		{code("accessLogRetentionDays"), onAWS(func(c column) string { return strconv.Itoa(c.d.AccessLogRetentionDays) }), "NLB access logs, `acm` mode only (the only TLS listener on the NLB), 1-3650"},
 		{code("implementation"), same(code(routing.ImplementationEnvoyGateway)), "the only one today"},
 		{code("apiServerPort"), func(c column) string { return strconv.Itoa(c.d.APIServerPort) }, "only local may change it (kind: 6443, minikube: 8443)"},
 	})

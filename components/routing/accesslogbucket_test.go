@@ -47,6 +47,8 @@ func accessLogBucketPrefix(t *testing.T, clusterName string) string {
 		}
 		_, err = routing.NewRouting(ctx, "routing", &routing.Args{
 			Domain: "test.example.com", ProxyReplicas: 2,
+			// The bucket exists only with a TLS listener on the NLB.
+			TLS: routing.TLSArgs{Mode: routing.TLSACM, CertificateARN: certARN},
 			AWS: &routing.AWSArgs{
 				Region: "eu-west-1", AccountID: pulumi.String("111122223333").ToStringOutput(), ClusterName: clusterName,
 				VpcID: pulumi.String("vpc-0abc"), PublicSubnetIDs: pulumi.ToStringArray([]string{"subnet-pa", "subnet-pb"}),

@@ -240,8 +240,14 @@ func newCertManager(ctx *pulumi.Context, r *Routing, a *Args, role *cluster.Work
 
 // newAccessLogBucket is the NLB's access-log bucket: private, encrypted,
 // versioned, expiring. Only the ELB log delivery service of this account may
-// write to it, over TLS.
-func newAccessLogBucket(ctx *pulumi.Context, name string, aws *AWSArgs, parent pulumi.ResourceOption) (pulumi.StringOutput, error) {
+// write to it, over TLS. It returns the bucket's name and its policy, which
+// whatever enables the logs must wait for: ELB checks that it may write to
+// the bucket when the attribute is set. NewRouting makes it only for an NLB
+// with a TLS listener: "Access logs are created only if the load balancer
+// has a TLS listener" (Elastic Load Balancing, "Enable access logs for your
+// Network Load Balancer",
+// docs.aws.amazon.com/elasticloadbalancing/latest/network/enable-access-logs.html).
+func newAccessLogBucket(ctx *pulumi.Context, name string, aws *AWSArgs, parent pulumi.ResourceOption) (pulumi.StringOutput, pulumi.Resource, error) {
 	tags := contract.Tags(name+"-nlb-access-logs", aws.Tags)
 	opts := []pulumi.ResourceOption{parent, pulumi.Protect(aws.Protect)}
 	bucket, err := s3.NewBucketV2(ctx, name+"-nlb-access-logs", &s3.BucketV2Args{
@@ -249,7 +255,7 @@ func newAccessLogBucket(ctx *pulumi.Context, name string, aws *AWSArgs, parent p
 		Tags:         tags,
 	}, opts...)
 	if err != nil {
-		return pulumi.StringOutput{}, err
+		return pulumi.StringOutput{}, nil, err
 	}
 	id := bucket.ID().ToStringOutput()
 	child := []pulumi.ResourceOption{parent}
@@ -257,14 +263,14 @@ func newAccessLogBucket(ctx *pulumi.Context, name string, aws *AWSArgs, parent p
 		Bucket: id,
 		Rule:   &s3.BucketOwnershipControlsRuleArgs{ObjectOwnership: pulumi.String("BucketOwnerEnforced")},
 	}, child...); err != nil {
-		return pulumi.StringOutput{}, err
+		return pulumi.StringOutput{}, nil, err
 	}
 	block, err := s3.NewBucketPublicAccessBlock(ctx, name+"-nlb-access-logs", &s3.BucketPublicAccessBlockArgs{
 		Bucket: id, BlockPublicAcls: pulumi.Bool(true), BlockPublicPolicy: pulumi.Bool(true),
 		IgnorePublicAcls: pulumi.Bool(true), RestrictPublicBuckets: pulumi.Bool(true),
 	}, child...)
 	if err != nil {
-		return pulumi.StringOutput{}, err
+		return pulumi.StringOutput{}, nil, err
 	}
 	// SSE-S3: NLB log delivery writes to SSE-S3 buckets without a key policy.
 	if _, err := s3.NewBucketServerSideEncryptionConfigurationV2(ctx, name+"-nlb-access-logs", &s3.BucketServerSideEncryptionConfigurationV2Args{
@@ -275,13 +281,13 @@ func newAccessLogBucket(ctx *pulumi.Context, name string, aws *AWSArgs, parent p
 			},
 		}},
 	}, child...); err != nil {
-		return pulumi.StringOutput{}, err
+		return pulumi.StringOutput{}, nil, err
 	}
 	if _, err := s3.NewBucketVersioningV2(ctx, name+"-nlb-access-logs", &s3.BucketVersioningV2Args{
 		Bucket:                  id,
 		VersioningConfiguration: &s3.BucketVersioningV2VersioningConfigurationArgs{Status: pulumi.String("Enabled")},
 	}, child...); err != nil {
-		return pulumi.StringOutput{}, err
+		return pulumi.StringOutput{}, nil, err
 	}
 	if _, err := s3.NewBucketLifecycleConfigurationV2(ctx, name+"-nlb-access-logs", &s3.BucketLifecycleConfigurationV2Args{
 		Bucket: id,
@@ -293,16 +299,17 @@ func newAccessLogBucket(ctx *pulumi.Context, name string, aws *AWSArgs, parent p
 			NoncurrentVersionExpiration: &s3.BucketLifecycleConfigurationV2RuleNoncurrentVersionExpirationArgs{NoncurrentDays: pulumi.Int(1)},
 		}},
 	}, child...); err != nil {
-		return pulumi.StringOutput{}, err
+		return pulumi.StringOutput{}, nil, err
 	}
 	policy := pulumi.All(bucket.Arn, aws.AccountID).ApplyT(func(v []any) string {
 		return AccessLogBucketPolicy(v[0].(string), aws.ClusterName, v[1].(string), aws.Region, aws.Partition).JSON()
 	}).(pulumi.StringOutput)
-	if _, err := s3.NewBucketPolicy(ctx, name+"-nlb-access-logs", &s3.BucketPolicyArgs{Bucket: id, Policy: policy},
-		parent, pulumi.DependsOn([]pulumi.Resource{block})); err != nil {
-		return pulumi.StringOutput{}, err
+	bucketPolicy, err := s3.NewBucketPolicy(ctx, name+"-nlb-access-logs", &s3.BucketPolicyArgs{Bucket: id, Policy: policy},
+		parent, pulumi.DependsOn([]pulumi.Resource{block}))
+	if err != nil {
+		return pulumi.StringOutput{}, nil, err
 	}
-	return id, nil
+	return id, bucketPolicy, nil
 }
 
 // maxBucketPrefix is the longest bucket_prefix the AWS provider accepts: 63

@@ -211,7 +211,7 @@ func (envoyGateway) install(ctx *pulumi.Context, r *Routing, a *Args, parent pul
 		Kind:        pulumi.String("EnvoyProxy"),
 		Metadata:    &metav1.ObjectMetaArgs{Name: pulumi.String(envoyProxyName), Namespace: pulumi.String(EnvoyGatewayNamespace)},
 		OtherFields: kubernetes.UntypedArgs{"spec": spec},
-	}, parent, after)
+	}, parent, after, pulumi.DependsOn(r.accessLogReady))
 	if err != nil {
 		return nil, err
 	}

@@ -150,7 +150,9 @@ func ChallengeRecordName(domain string) string { return "_acme-challenge." + dom
 type NLBOptions struct {
 	// SubnetIDs: the public subnet of every AZ.
 	SubnetIDs []string
-	// AccessLogBucket and AccessLogPrefix receive the NLB's access logs.
+	// AccessLogBucket and AccessLogPrefix receive the NLB's access logs;
+	// ignored without CertificateARN: AWS writes NLB access logs for TLS
+	// listeners only (docs.aws.amazon.com/elasticloadbalancing/latest/network/enable-access-logs.html).
 	AccessLogBucket, AccessLogPrefix string
 	// DeletionProtection (prod).
 	DeletionProtection bool
@@ -170,7 +172,7 @@ func NLBAnnotations(o NLBOptions) map[string]string {
 		"load_balancing.cross_zone.enabled=true",
 		fmt.Sprintf("deletion_protection.enabled=%t", o.DeletionProtection),
 	}
-	if o.AccessLogBucket != "" {
+	if o.AccessLogBucket != "" && o.CertificateARN != "" {
 		attrs = append(attrs, "access_logs.s3.enabled=true", "access_logs.s3.bucket="+o.AccessLogBucket, "access_logs.s3.prefix="+o.AccessLogPrefix)
 	}
 	a := map[string]string{

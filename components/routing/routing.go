@@ -176,7 +176,10 @@ type AWSArgs struct {
 	// DNSPolicy of external-dns: DNSPolicySync or DNSPolicyUpsertOnly.
 	// Default [DefaultDNSPolicy].
 	DNSPolicy string
-	// AccessLogRetentionDays of the NLB access-log bucket. Default
+	// AccessLogRetentionDays of the NLB access-log bucket, which exists in
+	// TLSACM mode only: AWS writes NLB access logs only for TLS listeners,
+	// and in the other modes the NLB forwards TCP to Envoy (whose access
+	// log and the VPC flow logs record connections). Default
 	// [DefaultAccessLogRetentionDays].
 	AccessLogRetentionDays int
 	// DeletionProtection of the NLB. Default false.
@@ -243,11 +246,17 @@ type Routing struct {
 	// DNS name once the proxies are programmed (the Gateway waits for its
 	// Programmed condition). Empty in previews and without AWS.
 	LoadBalancerHostname pulumi.StringOutput
-	// AccessLogBucket receives the NLB's access logs ("" without AWS).
+	// AccessLogBucket receives the NLB's access logs: "" without AWS and
+	// unless TLS.Mode is TLSACM (the only mode with a TLS listener on the
+	// NLB, the only listener AWS writes NLB access logs for).
 	AccessLogBucket pulumi.StringOutput
 
 	domain  string
 	gateway GatewayRef
+	// accessLogReady is the access-log bucket's policy: the resource
+	// carrying the NLB annotations waits for it, or the controller's
+	// attribute update fails with AccessDenied.
+	accessLogReady []pulumi.Resource
 }
 
 // withDefaults returns a copy of a with every default applied.
@@ -391,11 +400,14 @@ func NewRouting(ctx *pulumi.Context, name string, in *Args, opts ...pulumi.Resou
 	var awsReady []pulumi.Resource
 	var certManagerRole *cluster.WorkloadRole
 	if a.AWS != nil {
-		bucket, err := newAccessLogBucket(ctx, name, a.AWS, parent)
-		if err != nil {
-			return nil, err
+		if a.TLS.Mode == TLSACM {
+			bucket, policy, err := newAccessLogBucket(ctx, name, a.AWS, parent)
+			if err != nil {
+				return nil, err
+			}
+			r.AccessLogBucket = bucket
+			r.accessLogReady = []pulumi.Resource{policy}
 		}
-		r.AccessLogBucket = bucket
 		lbc, err := newLoadBalancerController(ctx, r, a, parent)
 		if err != nil {
 			return nil, err

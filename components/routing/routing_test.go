@@ -170,7 +170,7 @@ func TestProxyShapePerReplicas(t *testing.T) {
 }
 
 func TestNLBAnnotations(t *testing.T) {
-	a := routing.NLBAnnotations(routing.NLBOptions{SubnetIDs: []string{"subnet-a", "subnet-b", "subnet-c"}, AccessLogBucket: "logs", AccessLogPrefix: "platform-prod", DeletionProtection: true})
+	a := routing.NLBAnnotations(routing.NLBOptions{SubnetIDs: []string{"subnet-a", "subnet-b", "subnet-c"}, AccessLogBucket: "logs", AccessLogPrefix: "platform-prod", DeletionProtection: true, CertificateARN: certARN})
 	p := "service.beta.kubernetes.io/aws-load-balancer-"
 	assert.Equal(t, "internet-facing", a[p+"scheme"])
 	assert.Equal(t, "ip", a[p+"nlb-target-type"])
@@ -178,7 +178,10 @@ func TestNLBAnnotations(t *testing.T) {
 	for _, attr := range []string{"load_balancing.cross_zone.enabled=true", "deletion_protection.enabled=true", "access_logs.s3.enabled=true", "access_logs.s3.bucket=logs"} {
 		assert.Contains(t, a[p+"attributes"], attr)
 	}
-	assert.NotContains(t, a, p+"ssl-cert", "TLS terminates at Envoy in acme mode")
+
+	tcp := routing.NLBAnnotations(routing.NLBOptions{SubnetIDs: []string{"subnet-a"}, AccessLogBucket: "logs", AccessLogPrefix: "platform-prod"})
+	assert.NotContains(t, tcp, p+"ssl-cert", "TLS terminates at Envoy in acme mode")
+	assert.NotContains(t, tcp[p+"attributes"], "access_logs", "AWS writes NLB access logs for TLS listeners only")
 
 	acm := routing.NLBAnnotations(routing.NLBOptions{SubnetIDs: []string{"subnet-a"}, CertificateARN: certARN})
 	assert.Equal(t, certARN, acm[p+"ssl-cert"])
