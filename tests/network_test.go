@@ -2,6 +2,7 @@ package tests
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -164,13 +165,15 @@ func TestFlowLogsAndDefaultSecurityGroup(t *testing.T) {
 		assert.Equal(t, float64(cfg.Network.FlowLogRetentionDays), group.Number("retentionInDays"))
 		assert.Contains(t, fl.String("logDestination"), group.String("name"))
 
-		// The flow-log role may write to that one group only.
+		// The flow-log role may write to that one group only; it may list
+		// groups (logs:DescribeLogGroups, which only "*" grants).
 		found := false
 		for _, p := range res.OfType("aws:iam/rolePolicy:RolePolicy") {
 			if p.Name == vpc.Name+"-flow-logs" {
 				found = true
 				assert.Contains(t, p.String("policy"), "log-group:"+group.String("name"))
-				assert.NotContains(t, p.String("policy"), `"*"`)
+				assert.Equal(t, 1, strings.Count(p.String("policy"), `"*"`), "only DescribeLogGroups on *")
+				assert.Contains(t, p.String("policy"), `{"Effect":"Allow","Action":["logs:DescribeLogGroups"],"Resource":["*"]}`)
 			}
 		}
 		assert.True(t, found, "the flow-log role has its own scoped policy")

@@ -2,6 +2,7 @@ package network
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
@@ -340,8 +341,44 @@ func (b *networkBuild) privateSubnets(vpc *ec2.Vpc, nats []*ec2.NatGateway) erro
 	return nil
 }
 
+// flowLogPolicy is what AWS lists as the minimum for publishing flow logs
+// to CloudWatch Logs (Amazon VPC User Guide, "IAM role for publishing flow
+// logs to CloudWatch Logs"), on the one group: logs:CreateLogGroup is left
+// out because the program creates the group. logs:DescribeLogGroups has no
+// resource-level permissions (the Service Authorization Reference lists no
+// resource type for it), so only "*" grants it; it only lists.
+func flowLogPolicy(groupARN string) policydoc.Document {
+	return policydoc.New(
+		policydoc.Allow([]string{"logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"}, groupARN, groupARN+":*"),
+		policydoc.Allow([]string{"logs:DescribeLogGroups"}, "*"),
+	)
+}
+
+// FlowLogTrustPolicy lets the VPC Flow Logs service assume the role only for
+// flow logs of the VPC's account and region (the confused-deputy guard of
+// the same guide: aws:SourceAccount and aws:SourceArn
+// arn:<partition>:ec2:<region>:<account>:vpc-flow-log/*). vpcARN is
+// arn:<partition>:ec2:<region>:<account>:vpc/<id>.
+func FlowLogTrustPolicy(vpcARN string) (string, error) {
+	parts := strings.SplitN(vpcARN, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "ec2" || parts[3] == "" || parts[4] == "" || !strings.HasPrefix(parts[5], "vpc/") {
+		return "", fmt.Errorf("VPC ARN %q: want arn:<partition>:ec2:<region>:<account>:vpc/<id>", vpcARN)
+	}
+	partition, region, account := parts[1], parts[3], parts[4]
+	return policydoc.New(policydoc.Statement{
+		Effect:    "Allow",
+		Principal: map[string]any{"Service": "vpc-flow-logs.amazonaws.com"},
+		Action:    []string{"sts:AssumeRole"},
+		Condition: map[string]map[string]string{
+			"StringEquals": {"aws:SourceAccount": account},
+			"ArnLike":      {"aws:SourceArn": fmt.Sprintf("arn:%s:ec2:%s:%s:vpc-flow-log/*", partition, region, account)},
+		},
+	}).JSON(), nil
+}
+
 // newFlowLogs records all VPC traffic metadata to a CloudWatch log group that
-// expires, written by a role that may write to that group only.
+// expires, written by a role that may write to that group only, and that
+// only this account's flow logs may assume.
 func newFlowLogs(ctx *pulumi.Context, name string, args *Args, vpc *ec2.Vpc, parent, protect pulumi.ResourceOption) error {
 	group, err := cloudwatch.NewLogGroup(ctx, name+"-flow-logs", &cloudwatch.LogGroupArgs{
 		Name:            pulumi.Sprintf("/aws/vpc/%s/flow-logs", args.ClusterName),
@@ -351,20 +388,19 @@ func newFlowLogs(ctx *pulumi.Context, name string, args *Args, vpc *ec2.Vpc, par
 	if err != nil {
 		return err
 	}
+	// The account and region come from the VPC's ARN: the program looks
+	// nothing up (previews must not depend on the account they run in).
+	trust := vpc.Arn.ApplyT(FlowLogTrustPolicy).(pulumi.StringOutput)
 	role, err := iam.NewRole(ctx, name+"-flow-logs", &iam.RoleArgs{
-		AssumeRolePolicy: pulumi.String(policydoc.ServiceTrust("vpc-flow-logs.amazonaws.com")),
+		AssumeRolePolicy: trust,
 		Tags:             args.tags(name+"-flow-logs", nil),
 	}, parent)
 	if err != nil {
 		return err
 	}
 	if _, err := iam.NewRolePolicy(ctx, name+"-flow-logs", &iam.RolePolicyArgs{
-		Role: role.ID(),
-		Policy: policydoc.OnResource(group.Arn, func(arn string) policydoc.Document {
-			return policydoc.New(policydoc.Allow(
-				[]string{"logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"},
-				arn, arn+":*"))
-		}),
+		Role:   role.ID(),
+		Policy: policydoc.OnResource(group.Arn, flowLogPolicy),
 	}, parent); err != nil {
 		return err
 	}
