@@ -30,7 +30,7 @@ const (
 	workerPolicyARN    = "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy"
 	ecrPullPolicyARN   = "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly"
 	cniPolicyARN       = "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"
-	ebsCSIPolicyARN    = "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicyV2"
+	ebsCSIPolicyARN    = "arn:aws:iam::aws:policy/AmazonEBSCSIDriverPolicyV2" // root path, not service-role/ (issue 19 finding 1)
 	clusterAdminPolicy = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 	clusterViewPolicy  = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy"
 )
