@@ -22,7 +22,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -96,18 +95,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 
-	st, err := stackrun.Run(*dir, *stack)
-	var invalid *stacks.ValidationError
-	switch {
-	case errors.As(err, &invalid):
-		fmt.Fprintf(stderr, "plan: stack %s: %s\n", *stack, invalid.Error())
-		return 2
-	case errors.Is(err, os.ErrNotExist):
-		fmt.Fprintf(stderr, "plan: %v\n", err)
-		return 2
-	case err != nil:
-		fmt.Fprintf(stderr, "plan: stack %s: %v\n", *stack, err)
-		return 1
+	st, code := stackrun.RunForCommand("plan", *dir, *stack, stderr)
+	if code != 0 {
+		return code
 	}
 
 	res := st.Result

@@ -16,7 +16,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -27,7 +26,6 @@ import (
 
 	"github.com/cnplatform/platform/harness/stackrun"
 	"github.com/cnplatform/platform/preflight"
-	"github.com/cnplatform/platform/stacks"
 )
 
 func main() {
@@ -49,18 +47,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 
-	st, err := stackrun.Run(*dir, *stack)
-	var invalid *stacks.ValidationError
-	switch {
-	case errors.As(err, &invalid):
-		fmt.Fprintf(stderr, "preflight: stack %s: %s\n", *stack, invalid.Error())
-		return 2
-	case errors.Is(err, os.ErrNotExist):
-		fmt.Fprintf(stderr, "preflight: %v\n", err)
-		return 2
-	case err != nil:
-		fmt.Fprintf(stderr, "preflight: stack %s: %v\n", *stack, err)
-		return 1
+	st, code := stackrun.RunForCommand("preflight", *dir, *stack, stderr)
+	if code != 0 {
+		return code
 	}
 	need, err := preflight.NeedOf(st)
 	if err != nil {

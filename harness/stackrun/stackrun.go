@@ -3,6 +3,11 @@
 package stackrun
 
 import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
 	"github.com/cnplatform/platform/harness"
 	"github.com/cnplatform/platform/stacks"
 )
@@ -48,4 +53,26 @@ func Run(dir, stack string) (*Stack, error) {
 		return nil, err
 	}
 	return &Stack{Config: cfg, Result: res}, nil
+}
+
+// RunForCommand is Run for a command named prog: it writes why the stack
+// could not be evaluated to stderr and returns the command's exit code, 2
+// for invalid configuration or a missing stack file, 1 when the program
+// failed; st is nil unless the code is 0.
+func RunForCommand(prog, dir, stack string, stderr io.Writer) (st *Stack, code int) {
+	st, err := Run(dir, stack)
+	var invalid *stacks.ValidationError
+	switch {
+	case err == nil:
+		return st, 0
+	case errors.As(err, &invalid):
+		fmt.Fprintf(stderr, "%s: stack %s: %s\n", prog, stack, invalid.Error())
+		return nil, 2
+	case errors.Is(err, os.ErrNotExist):
+		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
+		return nil, 2
+	default:
+		fmt.Fprintf(stderr, "%s: stack %s: %v\n", prog, stack, err)
+		return nil, 1
+	}
 }
