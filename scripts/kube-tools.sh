@@ -8,6 +8,8 @@
 #   .tools/bin/etcd             v3.6.16  (tools/etcd module)
 #   .tools/bin/controller-gen   v0.23.0
 #   .tools/bin/kube-score       v1.20.0
+#   .tools/bin/trivy            v0.74.0  (misconfiguration checks; a cold
+#                               build takes about 10 minutes on 2 cores)
 #   .tools/crds/<source>/*.yaml CRDs generated from the upstream Go API types
 #
 # Only Go and the Go module proxy are needed (no release downloads are
@@ -26,6 +28,7 @@ K8S_VERSION=v1.37.2
 ETCD_VERSION=v3.6.16
 CONTROLLER_TOOLS_VERSION=v0.23.0
 KUBE_SCORE_VERSION=v1.20.0
+TRIVY_VERSION=v0.74.0 # keep validation/trivy.go TrivyVersion in step
 PROMETHEUS_OPERATOR_VERSION=v0.95.1 # github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring
 GATEWAY_API_VERSION=v1.6.1          # sigs.k8s.io/gateway-api: the bundle Envoy Gateway v1.9.x installs
 CERT_MANAGER_VERSION=v1.21.1        # github.com/cert-manager/cert-manager: the chart components/routing pins
@@ -70,6 +73,16 @@ for entry in \
   IFS='|' read -r name pkg module version <<<"$entry"
   install_pinned kube-tools "$name" "$pkg" "$module" "$version"
 done
+
+# trivy: its module uses encoding/json/v2, which Go 1.26 builds only under
+# GOEXPERIMENT=jsonv2 (its go.mod says go 1.26.3). The
+# binary records the experiment (`go version` shows go1.26.x-X:jsonv2).
+trivy_check() { has_module "$1" github.com/aquasecurity/trivy "$TRIVY_VERSION"; }
+trivy_build() {
+  GOEXPERIMENT=jsonv2 GOBIN="$(dirname "$1")" go install -ldflags "-s -w" \
+    "github.com/aquasecurity/trivy/cmd/trivy@$TRIVY_VERSION"
+}
+use_tool kube-tools trivy "$TRIVY_VERSION" trivy_check trivy_build
 
 # CRDs. controller-gen runs inside each upstream module (in the module
 # cache, read-only) so the API types resolve with that module's own go.sum.

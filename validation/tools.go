@@ -8,7 +8,7 @@ import (
 )
 
 // Tools are the binaries scripts/kube-tools.sh installs into .tools/bin.
-var Tools = []string{"kube-apiserver", "etcd", "kube-score"}
+var Tools = []string{"kube-apiserver", "etcd", "kube-score", "trivy"}
 
 // ToolsBin is the directory scripts/kube-tools.sh installs binaries into.
 func ToolsBin(repoRoot string) string { return filepath.Join(repoRoot, ".tools", "bin") }

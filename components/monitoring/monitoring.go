@@ -11,6 +11,7 @@ import (
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	rbacv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/rbac/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/cnplatform/platform/components/contract"
@@ -306,7 +307,21 @@ func NewMonitoring(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.
 		return nil, err
 	}
 
-	deps := append(append(append([]pulumi.Resource{ns, nodeNS}, secrets...), policies...), a.DependsOn...)
+	// Grafana's sidecars read dashboard and data source ConfigMaps in every
+	// namespace; the chart binds this role instead of its own (GrafanaRBAC).
+	grafanaRole, err := rbacv1.NewClusterRole(ctx, name+"-grafana-sidecar", &rbacv1.ClusterRoleArgs{
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(GrafanaClusterRoleName), Labels: labels},
+		Rules: rbacv1.PolicyRuleArray{&rbacv1.PolicyRuleArgs{
+			ApiGroups: pulumi.StringArray{pulumi.String("")},
+			Resources: pulumi.StringArray{pulumi.String("configmaps")},
+			Verbs:     pulumi.StringArray{pulumi.String("get"), pulumi.String("list"), pulumi.String("watch")},
+		}},
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+
+	deps := append(append(append([]pulumi.Resource{ns, nodeNS, grafanaRole}, secrets...), policies...), a.DependsOn...)
 	release, err := helmrelease.New(ctx, "kube-prometheus-stack", &helmrelease.Args{
 		Chart:     helmrelease.Chart{Repo: ChartRepo, Name: ChartName, Version: ChartVersion},
 		Namespace: ns.Name,

@@ -32,6 +32,9 @@ const (
 	ReceiversSecretName = "alertmanager-receivers"
 	// GrafanaAdminSecretName holds Grafana's admin user and password.
 	GrafanaAdminSecretName = "grafana-admin"
+	// GrafanaClusterRoleName is our ClusterRole for Grafana's sidecars:
+	// get, list and watch on ConfigMaps only (GrafanaRBAC).
+	GrafanaClusterRoleName = "platform-grafana-sidecar"
 	// SecretsMountPath is where the Prometheus Operator mounts the Secrets
 	// listed in the Alertmanager's spec.secrets.
 	SecretsMountPath = "/etc/alertmanager/secrets"
@@ -168,6 +171,10 @@ type AlertmanagerSpec struct {
 	SecurityContext                      podvalues.PodSecurityContext         `json:"securityContext"`
 	// Secrets are mounted at /etc/alertmanager/secrets/<name>.
 	Secrets []string `json:"secrets"`
+	// AutomountServiceAccountToken is false: Alertmanager and its config
+	// reloader read only their mounted files and talk to peers and
+	// receivers, never to the Kubernetes API (trivy KSV-0036).
+	AutomountServiceAccountToken bool `json:"automountServiceAccountToken"`
 }
 
 // VolumeRetention is the StatefulSets' PersistentVolumeClaim retention
@@ -227,6 +234,22 @@ type GrafanaValues struct {
 	Sidecar                  GrafanaSidecar               `json:"sidecar"`
 	TestFramework            Enabled                      `json:"testFramework"`
 	Persistence              Enabled                      `json:"persistence"`
+	RBAC                     GrafanaRBAC                  `json:"rbac"`
+}
+
+// GrafanaRBAC binds Grafana's service account to a ClusterRole of ours
+// (GrafanaClusterRoleName) instead of the chart's, which grants get, list
+// and watch on every Secret in the cluster for the sidecars (trivy
+// KSV-0041): ours grants ConfigMaps only, which is all the sidecars read
+// (SidecarResource).
+type GrafanaRBAC struct {
+	UseExistingClusterRole string `json:"useExistingClusterRole"`
+}
+
+// SidecarResource is what a Grafana sidecar watches: "configmap", so that
+// it needs no access to Secrets.
+type SidecarResource struct {
+	Resource string `json:"resource"`
 }
 
 // GrafanaAdmin points Grafana at the Secret holding its admin credentials.
@@ -241,6 +264,7 @@ type GrafanaSidecar struct {
 	Resources       podvalues.Resources       `json:"resources"`
 	SecurityContext podvalues.SecurityContext `json:"securityContext"`
 	Dashboards      SidecarDashboards         `json:"dashboards"`
+	Datasources     SidecarResource           `json:"datasources"`
 }
 
 // SidecarDashboards selects dashboard ConfigMaps.
@@ -249,6 +273,7 @@ type SidecarDashboards struct {
 	Label           string `json:"label"`
 	LabelValue      string `json:"labelValue"`
 	SearchNamespace string `json:"searchNamespace"`
+	Resource        string `json:"resource"`
 }
 
 // KubeStateMetricsValue is the kube-state-metrics subchart's values.
@@ -257,6 +282,11 @@ type KubeStateMetricsValue struct {
 	ContainerSecurityContext podvalues.SecurityContext `json:"containerSecurityContext"`
 	// MetricLabelsAllowlist exports node zone labels for the zone rules.
 	MetricLabelsAllowlist []string `json:"metricLabelsAllowlist"`
+	// CollectorsExclude drops the secrets collector: with it the chart's
+	// ClusterRole lets kube-state-metrics list (and so read) every Secret in
+	// the cluster, for kube_secret_* metrics no rule or dashboard of ours
+	// uses (trivy KSV-0041).
+	CollectorsExclude []string `json:"collectorsExclude"`
 }
 
 // NodeExporterValues is the prometheus-node-exporter subchart's values.
@@ -394,6 +424,7 @@ func ChartValues(a *Args) Values {
 				Resources:                            podvalues.Requests("50m", "128Mi", "256Mi"),
 				SecurityContext:                      nonRootPod(1000),
 				Secrets:                              []string{ReceiversSecretName},
+				AutomountServiceAccountToken:         false,
 			},
 		},
 		PrometheusOperator: OperatorValues{
@@ -414,8 +445,10 @@ func ChartValues(a *Args) Values {
 			Sidecar: GrafanaSidecar{
 				Resources:       podvalues.Requests("50m", "64Mi", "128Mi"),
 				SecurityContext: restrictedContainer,
-				Dashboards:      SidecarDashboards{Enabled: true, Label: DashboardLabel, LabelValue: "1", SearchNamespace: "ALL"},
+				Dashboards:      SidecarDashboards{Enabled: true, Label: DashboardLabel, LabelValue: "1", SearchNamespace: "ALL", Resource: "configmap"},
+				Datasources:     SidecarResource{Resource: "configmap"},
 			},
+			RBAC: GrafanaRBAC{UseExistingClusterRole: GrafanaClusterRoleName},
 			// The chart's test pod runs as root; dashboards are code, so
 			// Grafana keeps no state worth a volume.
 			TestFramework: Enabled{Enabled: false},
@@ -425,6 +458,7 @@ func ChartValues(a *Args) Values {
 			Resources:                podvalues.Requests("50m", "128Mi", "256Mi"),
 			ContainerSecurityContext: restrictedContainer,
 			MetricLabelsAllowlist:    []string{"nodes=[topology.kubernetes.io/zone,node.kubernetes.io/instance-type]"},
+			CollectorsExclude:        []string{"secrets"},
 		},
 		NodeExporter: NodeExporterValues{
 			NamespaceOverride:        a.NodeExporterNamespace,
