@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	helmv3 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v3"
+	helmv4 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v4"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/cnplatform/platform/components/helmrelease/render"
@@ -24,6 +25,32 @@ type ChartServer struct {
 	mu  sync.Mutex
 	// notes: one line per pin served by an older version.
 	notes map[string]string
+	// previous: serve every chart's previous release (UsePrevious).
+	previous bool
+	// moved: the charts served at their previous release, chart -> version.
+	moved map[string]string
+}
+
+// UsePrevious makes NearestOlder install every chart's previous release
+// (the repository's upgrade pairs, SOURCES.md) instead of the pin, until
+// it is called with false: the upgrade test's starting point.
+func (s *ChartServer) UsePrevious(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.previous = on
+}
+
+// Moved lists the charts served at their previous release while
+// UsePrevious was on, as "chart version", sorted.
+func (s *ChartServer) Moved() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for c, v := range s.moved {
+		out = append(out, c+" "+v)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // ServeCharts starts the repository server.
@@ -36,7 +63,7 @@ func ServeCharts(dir string) (*ChartServer, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &ChartServer{URL: "http://" + l.Addr().String(), Repo: repo, notes: map[string]string{},
+	s := &ChartServer{URL: "http://" + l.Addr().String(), Repo: repo, notes: map[string]string{}, moved: map[string]string{},
 		srv: &http.Server{Handler: http.FileServer(http.Dir(dir))}}
 	go func() { _ = s.srv.Serve(l) }()
 	return s, nil
@@ -64,30 +91,59 @@ func (s *ChartServer) Notes() []string {
 // than anything obtainable here). Each substitution is recorded in Notes.
 // A chart with no version at or below its pin fails the release (the
 // transformation leaves the pin, and the provider reports it missing).
+// While UsePrevious is on, every chart installs its previous release
+// instead, recorded in Moved.
 func (s *ChartServer) NearestOlder(args *pulumi.ResourceTransformationArgs) *pulumi.ResourceTransformationResult {
-	if args.Type != "kubernetes:helm.sh/v3:Release" {
+	var chart, version, repo pulumi.Input
+	switch p := args.Props.(type) {
+	case *helmv3.ReleaseArgs:
+		if o, ok := p.RepositoryOpts.(*helmv3.RepositoryOptsArgs); ok && o != nil {
+			repo = o.Repo
+		}
+		chart, version = p.Chart, p.Version
+	case *helmv4.ChartArgs:
+		if o, ok := p.RepositoryOpts.(*helmv4.RepositoryOptsArgs); ok && o != nil {
+			repo = o.Repo
+		}
+		chart, version = p.Chart, p.Version
+	default:
 		return nil
 	}
-	ra, ok := args.Props.(*helmv3.ReleaseArgs)
-	if !ok {
+	name, ok1 := chart.(pulumi.String)
+	pinned, ok2 := version.(pulumi.String)
+	if repo != pulumi.String(s.URL) || !ok1 || !ok2 {
 		return nil
 	}
-	opts, ok := ra.RepositoryOpts.(*helmv3.RepositoryOptsArgs)
-	if !ok || opts == nil || opts.Repo != pulumi.String(s.URL) {
-		return nil
+	s.mu.Lock()
+	previous := s.previous
+	s.mu.Unlock()
+	if previous {
+		r, err := s.Repo.Previous(string(name), string(pinned))
+		if err != nil {
+			return nil // the provider reports the pin missing
+		}
+		s.mu.Lock()
+		s.moved[r.Chart] = r.Version
+		s.mu.Unlock()
+		return withVersion(args, r.Version)
 	}
-	chart, ok1 := ra.Chart.(pulumi.String)
-	version, ok2 := ra.Version.(pulumi.String)
-	if !ok1 || !ok2 {
-		return nil
-	}
-	r, err := s.Repo.Resolve(string(chart), string(version))
+	r, err := s.Repo.Resolve(string(name), string(pinned))
 	if err != nil || !r.Substituted() {
 		return nil
 	}
 	s.mu.Lock()
 	s.notes[r.Chart] = fmt.Sprintf("chart %s: pinned %s is not in the chart repository; installing %s, the nearest older version", r.Chart, r.Pinned, r.Version)
 	s.mu.Unlock()
-	ra.Version = pulumi.String(r.Version)
-	return &pulumi.ResourceTransformationResult{Props: ra, Opts: args.Opts}
+	return withVersion(args, r.Version)
+}
+
+// withVersion sets the version of a release or chart.
+func withVersion(args *pulumi.ResourceTransformationArgs, version string) *pulumi.ResourceTransformationResult {
+	switch p := args.Props.(type) {
+	case *helmv3.ReleaseArgs:
+		p.Version = pulumi.String(version)
+	case *helmv4.ChartArgs:
+		p.Version = pulumi.String(version)
+	}
+	return &pulumi.ResourceTransformationResult{Props: args.Props, Opts: args.Opts}
 }

@@ -92,7 +92,8 @@ var switchedOff = []struct{ key, value, reason string }{
 
 // TestLocalStackThroughTheEngine runs the committed local stack through the
 // real Pulumi engine and Kubernetes provider against a real API server:
-// up, a preview that must be empty, one configuration change that must
+// up with every chart at its previous release, the upgrade of every chart
+// with its CRDs (upgradeCharts), a preview that must be empty, one configuration change that must
 // update only what it should, the example app stack on top, and a destroy
 // that must leave nothing of ours behind.
 func TestLocalStackThroughTheEngine(t *testing.T) {
@@ -127,14 +128,18 @@ func TestLocalStackThroughTheEngine(t *testing.T) {
 	volumesBefore, err := cluster.Volumes(ctx)
 	require.NoError(t, err)
 
-	// 1. up
+	// 1. up, with every chart at its previous release.
+	charts.UsePrevious(true)
 	up, err := platform.Up(ctx)
 	require.NoError(t, err)
+	created := len(up.With(apitype.OpCreate))
+	require.Equal(t, created, up.Count(), "the first up only creates: %v", up)
+
+	// 1b. the chart upgrade: every pin moves to the current release.
+	upgradeCharts(ctx, t, cluster, charts, platform)
 	for _, n := range charts.Notes() {
 		fmt.Println(n)
 	}
-	created := len(up.With(apitype.OpCreate))
-	require.Equal(t, created, up.Count(), "the first up only creates: %v", up)
 
 	// 2. a second preview reports no change: no perpetual diff.
 	preview, err := platform.Preview(ctx)
@@ -157,9 +162,9 @@ func TestLocalStackThroughTheEngine(t *testing.T) {
 	require.NoError(t, err)
 	after, err := cluster.Objects(ctx)
 	require.NoError(t, err)
-	left, kept := KeptByHelm(Added(before, after), chartCRDGroups)
+	left, kept := KeptCRDs(Added(before, after), chartCRDGroups)
 	assert.Empty(t, left, "objects left in the API server after destroy")
-	assert.NotEmpty(t, kept, "the charts' CRDs stay (Helm never deletes them): the split found them")
+	assert.NotEmpty(t, kept, "the charts' CRDs stay (retained on delete, helmrelease.RetainCRDs): the split found them")
 	volumesAfter, err := cluster.Volumes(ctx)
 	require.NoError(t, err)
 	volumesLeft := Added(volumesBefore, volumesAfter)
@@ -172,7 +177,7 @@ func TestLocalStackThroughTheEngine(t *testing.T) {
 
 	fmt.Printf("engine: local stack created=%d preview-changes=%d updated=%d left=%d\n",
 		created, preview.Count(), updated, len(left))
-	fmt.Printf("engine: kept by Helm's CRD policy: %d CustomResourceDefinitions of %s (docs/operations.md)\n",
+	fmt.Printf("engine: CRDs retained on destroy: %d CustomResourceDefinitions of %s (docs/operations.md)\n",
 		countCRDs(kept), strings.Join(chartCRDGroups, ", "))
 	fmt.Printf("engine: took %s\n", time.Since(start).Round(time.Second))
 }
@@ -216,14 +221,12 @@ func urnName(urn string) string {
 	return parts[len(parts)-1]
 }
 
-// chartCRDGroups are the API groups of the CRDs the local stack's charts
-// install from their crds/ directories: kube-prometheus-stack (its crds
-// subchart) and gateway-helm (Gateway API and Envoy Gateway). Helm installs
-// those before the release and never deletes them ("There is no support at
-// this time for upgrading or deleting CRDs using Helm",
-// helm.sh/docs/chart_best_practices/custom_resource_definitions), so a
-// destroy keeps them, with the APIServices the API server registers for
-// their groups. Nothing else may stay.
+// chartCRDGroups are the API groups of the CRDs the local stack applies
+// from its CRD charts (helmrelease.NewCRDs): prometheus-operator-crds for
+// kube-prometheus-stack, gateway-crds-helm for gateway-helm (Gateway API and
+// Envoy Gateway). They are retained on delete, so a destroy keeps them, with
+// the APIServices the API server registers for their groups, as Helm keeps
+// a chart's crds/. Nothing else may stay.
 var chartCRDGroups = []string{"monitoring.coreos.com", "gateway.networking.k8s.io", "gateway.networking.x-k8s.io", "gateway.envoyproxy.io"}
 
 func countCRDs(objs []string) int {

@@ -86,10 +86,11 @@ func Added(before, now []string) []string {
 	return out
 }
 
-// KeptByHelm splits objects (as Objects lists them) into those left behind
+// KeptCRDs splits objects (as Objects lists them) into those left behind
 // and the CustomResourceDefinitions of groups, with the APIServices the API
-// server registers for those groups, which Helm keeps by design.
-func KeptByHelm(objs, groups []string) (left, kept []string) {
+// server registers for those groups, which a destroy keeps by design
+// (helmrelease.RetainCRDs).
+func KeptCRDs(objs, groups []string) (left, kept []string) {
 	inGroups := func(name string) bool {
 		for _, g := range groups {
 			if strings.HasSuffix(name, "."+g) {

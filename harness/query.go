@@ -1,16 +1,18 @@
 package harness
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 )
 
-// OfType returns the resources of a type token, such as aws:ec2/subnet:Subnet.
-func (r *Result) OfType(typ string) []Resource {
+// OfType returns the resources of the type tokens given, such as
+// aws:ec2/subnet:Subnet, in the order the program registered them.
+func (r *Result) OfType(types ...string) []Resource {
 	var out []Resource
 	for _, res := range r.Resources {
-		if res.Type == typ {
+		if slices.Contains(types, res.Type) {
 			out = append(out, res)
 		}
 	}

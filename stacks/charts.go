@@ -25,7 +25,7 @@ type ChartsConfig struct {
 // version: what a mirror must serve.
 func PinnedCharts() []helmrelease.Chart {
 	out := append([]helmrelease.Chart{}, routing.Charts()...)
-	out = append(out, helmrelease.Chart{Repo: monitoring.ChartRepo, Name: monitoring.ChartName, Version: monitoring.ChartVersion})
+	out = append(out, monitoring.CRDChart, helmrelease.Chart{Repo: monitoring.ChartRepo, Name: monitoring.ChartName, Version: monitoring.ChartVersion})
 	return append(out, logging.FluentBitChart, logging.FluentdChart)
 }
 

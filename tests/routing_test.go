@@ -6,8 +6,10 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/stretchr/testify/assert"
@@ -505,4 +507,73 @@ func TestExposeOnEveryStack(t *testing.T) {
 			}))
 		})
 	}
+}
+
+// nlbNewFlowsAfterDeregistration is how long an NLB was seen to keep
+// opening new flows to an IP target after the load balancer controller
+// deregistered it: about two minutes, whatever the deregistration delay
+// (kubernetes-sigs/aws-load-balancer-controller#3270). A proxy that stops
+// earlier resets those connections.
+const nlbNewFlowsAfterDeregistration = 120 * time.Second
+
+// envoyGatewayGraceBeyondDrain: Envoy Gateway v1.9.1 sets each proxy pod's
+// terminationGracePeriodSeconds to the drain timeout plus 300 s
+// (internal/infrastructure/kubernetes/proxy/resource_provider.go,
+// expectedTerminationGracePeriodSeconds); the pod spec is not ours to set.
+const envoyGatewayGraceBeyondDrain = 300 * time.Second
+
+// TestEdgeDrainsBeforeItStops checks on every stack's objects that a proxy
+// leaving (rollout, node drain, scale-in) drops no connection (issue 21
+// item 4): Envoy Gateway's graceful shutdown
+// (gateway.envoyproxy.io/v1.9/tasks/operations/graceful-shutdown) keeps the
+// proxy up for minDrainDuration, which must cover the NLB's deregistration
+// delay plus the time it keeps sending new flows; the drain timeout is at
+// least that; the pod's grace period exceeds the drain; the target group's
+// deregistration delay is set explicitly (AWS's default is 300 s,
+// docs.aws.amazon.com/elasticloadbalancing/latest/network/target-group-attributes.html);
+// and the proxies' namespace asks the load balancer controller for pod
+// readiness gates (kubernetes-sigs.github.io/aws-load-balancer-controller/latest/deploy/pod_readiness_gate),
+// so a rollout never removes an old proxy before its replacement is a
+// healthy target.
+func TestEdgeDrainsBeforeItStops(t *testing.T) {
+	forEachStack(t, func(t *testing.T, res *harness.Result, cfg *stacks.Config) {
+		proxies := kubeObjects(res, "EnvoyProxy")
+		require.Len(t, proxies, 1)
+		shutdown := field(proxies[0].Object, "spec", "shutdown")
+		duration := func(key string) time.Duration {
+			s, _ := field(shutdown, key).(string)
+			d, err := time.ParseDuration(s) // as Envoy Gateway parses it
+			require.NoError(t, err, "EnvoyProxy spec.shutdown.%s %q", key, s)
+			return d
+		}
+		minDrain, drain := duration("minDrainDuration"), duration("drainTimeout")
+		assert.GreaterOrEqual(t, drain, minDrain, "drainTimeout >= minDrainDuration")
+		assert.Greater(t, drain+envoyGatewayGraceBeyondDrain, drain, "the pod's grace period exceeds the drain")
+
+		var nsLabels map[string]any
+		for _, ns := range kubeObjects(res, "Namespace") {
+			if ns.Name() == routing.EnvoyGatewayNamespace {
+				nsLabels, _ = field(ns.Object, "metadata", "labels").(map[string]any)
+			}
+		}
+		if cfg.Environment == stacks.Local {
+			assert.Nil(t, nsLabels[routing.PodReadinessGateLabel], "no load balancer controller, no readiness gate")
+			return
+		}
+		assert.Equal(t, "enabled", nsLabels[routing.PodReadinessGateLabel], "namespace %s", routing.EnvoyGatewayNamespace)
+
+		ann, _ := field(proxies[0].Object, "spec", "provider", "kubernetes", "envoyService", "annotations").(map[string]any)
+		attrs := map[string]string{}
+		for _, kv := range strings.Split(fmt.Sprint(ann["service.beta.kubernetes.io/aws-load-balancer-target-group-attributes"]), ",") {
+			k, v, _ := strings.Cut(kv, "=")
+			attrs[k] = v
+		}
+		delayText, ok := attrs["deregistration_delay.timeout_seconds"]
+		require.True(t, ok, "the target group's deregistration delay is set explicitly (AWS defaults to 300 s)")
+		delay, err := strconv.Atoi(delayText)
+		require.NoError(t, err)
+		assert.Equal(t, "true", attrs["deregistration_delay.connection_termination.enabled"], "flows still open after the delay are reset, not left on an exiting proxy")
+		assert.GreaterOrEqual(t, minDrain, time.Duration(delay)*time.Second+nlbNewFlowsAfterDeregistration,
+			"minDrainDuration %s covers the deregistration delay %ds plus the NLB's new flows after deregistration (%s)", minDrain, delay, nlbNewFlowsAfterDeregistration)
+	})
 }

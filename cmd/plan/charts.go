@@ -33,8 +33,8 @@ func renderCharts(res *harness.Result, cfg *stacks.Config, dir string) ([]*rende
 		return nil, err
 	}
 	var rels []render.Release
-	for _, r := range res.OfType(render.ReleaseType) {
-		rel, err := render.ReleaseFromInputs(r.PlainInputs())
+	for _, r := range res.OfType(render.Types...) {
+		rel, err := render.ReleaseFromResource(r.Type, r.PlainInputs())
 		if err != nil {
 			return nil, err
 		}

@@ -8,11 +8,13 @@
 package helmrelease
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"regexp"
 
 	helmv3 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v3"
+	helmv4 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v4"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
@@ -38,6 +40,10 @@ type Args struct {
 	Values any
 	// Timeout in seconds for the release to become ready. Default 600.
 	Timeout int
+	// SkipCRDs leaves the chart's crds/ directory out of the release: its
+	// CRDs are applied by NewCRDs, before the release, and upgraded with
+	// the pin (Helm installs crds/ once and never upgrades it).
+	SkipCRDs bool
 }
 
 // ValuesMap renders typed values into the map Helm receives.
@@ -78,8 +84,65 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		Timeout:       pulumi.Int(timeout),
 		MaxHistory:    pulumi.Int(10),
 	}
+	if args.SkipCRDs {
+		ra.SkipCrds = pulumi.Bool(true)
+	}
 	// The upstream location; a stack's chart source (Source.Option) moves
 	// it to a mirror.
 	setLocation(ra, Source{}, c)
 	return helmv3.NewRelease(ctx, name, ra, opts...)
+}
+
+// CRDArgs applies the CustomResourceDefinitions of a chart from the CRD-only
+// chart its upstream publishes for that purpose, at the version matching
+// the chart's pin.
+type CRDArgs struct {
+	// Chart is the CRD-only chart, pinned.
+	Chart Chart
+	// Values select the CRDs (the chart's own switches); nil for all.
+	Values any
+}
+
+// ChartType is the Pulumi type token of a helm.v4 Chart: the chart's
+// objects rendered by the provider and applied one by one as resources.
+const ChartType = "kubernetes:helm.sh/v4:Chart"
+
+// NewCRDs applies the CRD-only chart as a helm.v4 Chart: the provider
+// renders it (the CRDs are templates there, so every pin renders its own
+// CRDs) and applies each CustomResourceDefinition as its own resource,
+// server-side (the provider's default: no last-applied annotation, so the
+// largest CRDs fit) and awaiting Established. A preview of a pin change
+// shows each CRD's diff. Every CRD is retained on delete: removing a CRD
+// deletes every custom resource of its kind in the cluster (alerting rules,
+// routes), which a destroy or a component switched off must never do as a
+// side effect; Helm keeps the CRDs of crds/ for the same reason. Register
+// the releases that use the CRDs with DependsOn on the result and SkipCRDs.
+func NewCRDs(ctx *pulumi.Context, name string, args *CRDArgs, opts ...pulumi.ResourceOption) (*helmv4.Chart, error) {
+	c := args.Chart
+	if c.Repo == "" || c.Name == "" || !exactVersion.MatchString(c.Version) {
+		return nil, fmt.Errorf("CRD chart %q: repository, name and an exact version are required, got %+v", name, c)
+	}
+	values, err := ValuesMap(args.Values)
+	if err != nil {
+		return nil, fmt.Errorf("CRD chart %q values: %w", name, err)
+	}
+	ca := &helmv4.ChartArgs{
+		Name:    pulumi.String(name),
+		Version: pulumi.String(c.Version),
+		Values:  values,
+	}
+	setChartLocation(ca, Source{}, c)
+	return helmv4.NewChart(ctx, name, ca, append(opts, pulumi.Transforms([]pulumi.ResourceTransform{RetainCRDs}))...)
+}
+
+// RetainCRDs is the transform NewCRDs gives its chart: every
+// CustomResourceDefinition the provider registers under it is retained on
+// delete.
+func RetainCRDs(_ context.Context, args *pulumi.ResourceTransformArgs) *pulumi.ResourceTransformResult {
+	if args.Type != "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition" {
+		return nil
+	}
+	opts := args.Opts
+	opts.RetainOnDelete = true
+	return &pulumi.ResourceTransformResult{Props: args.Props, Opts: opts}
 }

@@ -1,6 +1,7 @@
 package helmrelease_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -74,4 +75,39 @@ func TestValuesComeFromTypedStructs(t *testing.T) {
 	assert.Len(t, m, 2)
 	assert.True(t, rel.Bool("atomic"), "a failed upgrade rolls back")
 	assert.Equal(t, fmt.Sprint(600.0), fmt.Sprint(rel.Number("timeout")))
+}
+
+// NewCRDs applies a CRD-only chart as a helm.v4 Chart, pinned, and its
+// transform retains every CustomResourceDefinition on delete (and nothing
+// else): deleting a CRD deletes every object of its kind.
+func TestNewCRDsRetainsTheCRDs(t *testing.T) {
+	res, err := harness.Run("t", nil, nil, func(ctx *pulumi.Context) error {
+		_, err := helmrelease.NewCRDs(ctx, "crds", &helmrelease.CRDArgs{
+			Chart:  helmrelease.Chart{Repo: "https://x", Name: "c-crds", Version: "1.2.3"},
+			Values: values{Replicas: 1},
+		})
+		return err
+	})
+	require.NoError(t, err)
+	charts := res.OfType(helmrelease.ChartType)
+	require.Len(t, charts, 1)
+	assert.Equal(t, "c-crds", charts[0].String("chart"))
+	assert.Equal(t, "1.2.3", charts[0].String("version"))
+	assert.Equal(t, "https://x", charts[0].String("repositoryOpts", "repo"))
+	assert.Equal(t, float64(1), charts[0].Number("values", "replicas"))
+
+	for typ, retained := range map[string]bool{
+		"kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition":          true,
+		"kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy": false,
+	} {
+		out := helmrelease.RetainCRDs(context.Background(), &pulumi.ResourceTransformArgs{Custom: true, Type: typ, Name: "x", Props: pulumi.Map{}})
+		assert.Equal(t, retained, out != nil && out.Opts.RetainOnDelete, typ)
+	}
+
+	_, err = harness.Run("t", nil, nil, func(ctx *pulumi.Context) error {
+		_, err := helmrelease.NewCRDs(ctx, "crds", &helmrelease.CRDArgs{Chart: helmrelease.Chart{Repo: "https://x", Name: "c-crds", Version: "1.x"}})
+		return err
+	})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "exact version")
 }

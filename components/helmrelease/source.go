@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	helmv3 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v3"
+	helmv4 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v4"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
@@ -137,33 +138,52 @@ func (s Source) Option() pulumi.ResourceOption {
 }
 
 func (s Source) transform(args *pulumi.ResourceTransformationArgs) *pulumi.ResourceTransformationResult {
-	if s.Kind == Upstream || args.Type != "kubernetes:helm.sh/v3:Release" {
+	if s.Kind == Upstream {
 		return nil
 	}
-	ra, ok := args.Props.(*helmv3.ReleaseArgs)
-	if !ok {
-		return nil
+	switch props := args.Props.(type) {
+	case *helmv3.ReleaseArgs:
+		if c, ok := ChartOfRelease(props); ok {
+			setLocation(props, s, c)
+			return &pulumi.ResourceTransformationResult{Props: props, Opts: args.Opts}
+		}
+	case *helmv4.ChartArgs:
+		if c, ok := ChartOfChart(props); ok {
+			setChartLocation(props, s, c)
+			return &pulumi.ResourceTransformationResult{Props: props, Opts: args.Opts}
+		}
 	}
-	c, ok := chartOf(ra)
-	if !ok {
-		return nil
-	}
-	setLocation(ra, s, c)
-	return &pulumi.ResourceTransformationResult{Props: ra, Opts: args.Opts}
+	return nil
 }
 
-// chartOf reads back the Chart New put into a release's arguments.
-func chartOf(ra *helmv3.ReleaseArgs) (Chart, bool) {
-	name, ok1 := ra.Chart.(pulumi.String)
-	version, ok2 := ra.Version.(pulumi.String)
+// ChartOfRelease reads back the Chart New put into a release's arguments.
+func ChartOfRelease(ra *helmv3.ReleaseArgs) (Chart, bool) {
+	var repo pulumi.Input
+	if opts, ok := ra.RepositoryOpts.(*helmv3.RepositoryOptsArgs); ok && opts != nil {
+		repo = opts.Repo
+	}
+	return chartOf(ra.Chart, ra.Version, repo)
+}
+
+// ChartOfChart reads back the Chart NewCRDs put into a helm.v4 Chart's
+// arguments.
+func ChartOfChart(ca *helmv4.ChartArgs) (Chart, bool) {
+	var repo pulumi.Input
+	if opts, ok := ca.RepositoryOpts.(*helmv4.RepositoryOptsArgs); ok && opts != nil {
+		repo = opts.Repo
+	}
+	return chartOf(ca.Chart, ca.Version, repo)
+}
+
+func chartOf(chart, version, repo pulumi.Input) (Chart, bool) {
+	name, ok1 := chart.(pulumi.String)
+	v, ok2 := version.(pulumi.String)
 	if !ok1 || !ok2 {
 		return Chart{}, false
 	}
-	c := Chart{Name: string(name), Version: string(version)}
-	if opts, ok := ra.RepositoryOpts.(*helmv3.RepositoryOptsArgs); ok && opts != nil {
-		if repo, ok := opts.Repo.(pulumi.String); ok {
-			c.Repo = string(repo)
-		}
+	c := Chart{Name: string(name), Version: string(v)}
+	if r, ok := repo.(pulumi.String); ok {
+		c.Repo = string(r)
 	}
 	if i := strings.LastIndex(c.Name, "/"); strings.HasPrefix(c.Name, "oci://") && i > 0 {
 		c.Repo, c.Name = c.Name[:i], c.Name[i+1:]
@@ -177,5 +197,14 @@ func setLocation(ra *helmv3.ReleaseArgs, s Source, c Chart) {
 	ra.RepositoryOpts = nil
 	if repo != "" {
 		ra.RepositoryOpts = &helmv3.RepositoryOptsArgs{Repo: pulumi.String(repo)}
+	}
+}
+
+func setChartLocation(ca *helmv4.ChartArgs, s Source, c Chart) {
+	chart, repo := s.Locate(c)
+	ca.Chart = pulumi.String(chart)
+	ca.RepositoryOpts = nil
+	if repo != "" {
+		ca.RepositoryOpts = &helmv4.RepositoryOptsArgs{Repo: pulumi.String(repo)}
 	}
 }

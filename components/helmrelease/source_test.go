@@ -47,6 +47,7 @@ func TestParseSource(t *testing.T) {
 var (
 	upstreamHTTP = helmrelease.Chart{Repo: "https://kubernetes-sigs.github.io/external-dns/", Name: "external-dns", Version: "1.21.1"}
 	upstreamOCI  = helmrelease.Chart{Repo: "oci://docker.io/envoyproxy", Name: "gateway-helm", Version: "v1.9.3"}
+	upstreamCRDs = helmrelease.Chart{Repo: "oci://docker.io/envoyproxy", Name: "gateway-crds-helm", Version: "v1.9.3"}
 )
 
 // releases registers one release of each chart under a component given
@@ -63,46 +64,51 @@ func releases(t *testing.T, src helmrelease.Source) map[string][2]string {
 				return err
 			}
 		}
-		return nil
+		_, err := helmrelease.NewCRDs(ctx, upstreamCRDs.Name, &helmrelease.CRDArgs{Chart: upstreamCRDs}, pulumi.Parent(parent))
+		return err
 	})
 	require.NoError(t, err)
 	out := map[string][2]string{}
-	for _, r := range res.OfType("kubernetes:helm.sh/v3:Release") {
-		assert.Equal(t, map[string]string{"external-dns": "1.21.1", "gateway-helm": "v1.9.3"}[r.Name], r.String("version"), "version kept")
+	for _, r := range res.OfType("kubernetes:helm.sh/v3:Release", helmrelease.ChartType) {
+		assert.Equal(t, map[string]string{"external-dns": "1.21.1", "gateway-helm": "v1.9.3", "gateway-crds-helm": "v1.9.3"}[r.Name], r.String("version"), "version kept")
 		out[r.Name] = [2]string{r.String("chart"), r.String("repositoryOpts", "repo")}
 	}
-	require.Len(t, out, 2)
+	require.Len(t, out, 3)
 	return out
 }
 
-// A stack's source moves every release of a component (and its children)
-// to the mirror, keeping name and exact version; upstream changes nothing.
+// A stack's source moves every release and CRD chart of a component (and
+// its children) to the mirror, keeping name and exact version; upstream changes nothing.
 func TestSourceOptionPointsEveryReleaseAtTheMirror(t *testing.T) {
 	assert.Equal(t, map[string][2]string{
-		"external-dns": {"external-dns", "https://kubernetes-sigs.github.io/external-dns/"},
-		"gateway-helm": {"oci://docker.io/envoyproxy/gateway-helm", ""},
+		"external-dns":      {"external-dns", "https://kubernetes-sigs.github.io/external-dns/"},
+		"gateway-helm":      {"oci://docker.io/envoyproxy/gateway-helm", ""},
+		"gateway-crds-helm": {"oci://docker.io/envoyproxy/gateway-crds-helm", ""},
 	}, releases(t, helmrelease.Source{}))
 
 	oci, err := helmrelease.ParseSource("oci://registry.corp.example/mirror")
 	require.NoError(t, err)
 	assert.Equal(t, map[string][2]string{
-		"external-dns": {"oci://registry.corp.example/mirror/external-dns", ""},
-		"gateway-helm": {"oci://registry.corp.example/mirror/gateway-helm", ""},
+		"external-dns":      {"oci://registry.corp.example/mirror/external-dns", ""},
+		"gateway-helm":      {"oci://registry.corp.example/mirror/gateway-helm", ""},
+		"gateway-crds-helm": {"oci://registry.corp.example/mirror/gateway-crds-helm", ""},
 	}, releases(t, oci))
 
 	repo, err := helmrelease.ParseSource("https://charts.corp.example/mirror/")
 	require.NoError(t, err)
 	assert.Equal(t, map[string][2]string{
-		"external-dns": {"external-dns", "https://charts.corp.example/mirror"},
-		"gateway-helm": {"gateway-helm", "https://charts.corp.example/mirror"},
+		"external-dns":      {"external-dns", "https://charts.corp.example/mirror"},
+		"gateway-helm":      {"gateway-helm", "https://charts.corp.example/mirror"},
+		"gateway-crds-helm": {"gateway-crds-helm", "https://charts.corp.example/mirror"},
 	}, releases(t, repo))
 
 	dir := t.TempDir()
 	d, err := helmrelease.ParseSource("file://" + dir)
 	require.NoError(t, err)
 	assert.Equal(t, map[string][2]string{
-		"external-dns": {filepath.Join(dir, "external-dns-1.21.1.tgz"), ""},
-		"gateway-helm": {filepath.Join(dir, "gateway-helm-v1.9.3.tgz"), ""},
+		"external-dns":      {filepath.Join(dir, "external-dns-1.21.1.tgz"), ""},
+		"gateway-helm":      {filepath.Join(dir, "gateway-helm-v1.9.3.tgz"), ""},
+		"gateway-crds-helm": {filepath.Join(dir, "gateway-crds-helm-v1.9.3.tgz"), ""},
 	}, releases(t, d))
 }
 

@@ -321,13 +321,18 @@ func NewMonitoring(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.
 		return nil, err
 	}
 
-	deps := append(append(append([]pulumi.Resource{ns, nodeNS, grafanaRole}, secrets...), policies...), a.DependsOn...)
+	crds, err := helmrelease.NewCRDs(ctx, CRDChart.Name, &helmrelease.CRDArgs{Chart: CRDChart}, parent)
+	if err != nil {
+		return nil, err
+	}
+	deps := append(append(append([]pulumi.Resource{ns, nodeNS, grafanaRole, crds}, secrets...), policies...), a.DependsOn...)
 	release, err := helmrelease.New(ctx, "kube-prometheus-stack", &helmrelease.Args{
 		Chart:     helmrelease.Chart{Repo: ChartRepo, Name: ChartName, Version: ChartVersion},
 		Namespace: ns.Name,
 		Values:    ChartValues(&a),
 		// HA Prometheus with fresh volumes takes a while to become ready.
-		Timeout: 900,
+		Timeout:  900,
+		SkipCRDs: true,
 	}, parent, pulumi.DependsOn(deps))
 	if err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package monitoring
 import (
 	"fmt"
 
+	"github.com/cnplatform/platform/components/helmrelease"
 	"github.com/cnplatform/platform/components/podvalues"
 )
 
@@ -16,6 +17,19 @@ const (
 	ChartName    = "kube-prometheus-stack"
 	ChartVersion = "91.4.1"
 )
+
+// CRDChart is the CRD-only chart of the same repository whose CRDs are the
+// pinned chart's: prometheus-operator-crds at the release that carries the
+// same prometheus-operator version. 32.0.0 is the release that moved to
+// v0.94.0 ("Update dependency prometheus-operator/prometheus-operator to
+// v0.94.0", prometheus-community/helm-charts#7255; 32.0.2 moved on to
+// v0.94.2), the version of kube-prometheus-stack 91.0.0 to 91.4.1 (#7269;
+// 91.5.1 moved to v0.94.1). The program applies it before the release,
+// which skips its own crds/ (docs/operations.md, "CRDs"); a test renders
+// both and compares them CRD by CRD, so a bump of one without the other
+// fails (here on the archives that stand in for both pins, 31.0.1 and
+// 88.5.3, whose operator versions match the same way: v0.93.1).
+var CRDChart = helmrelease.Chart{Repo: ChartRepo, Name: "prometheus-operator-crds", Version: "32.0.0"}
 
 // Names the chart gives its objects. fullnameOverride fixes the prefix so
 // job labels, service names and pod labels are predictable for rules,

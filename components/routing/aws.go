@@ -84,6 +84,8 @@ type awsController struct {
 	chart  helmrelease.Chart
 	values any
 	opts   []pulumi.ResourceOption
+	// skipCRDs leaves the chart's crds/ directory out (helmrelease.Args).
+	skipCRDs bool
 }
 
 // newAWSController installs c in its own namespace, in order: the namespace,
@@ -112,6 +114,7 @@ func newAWSController(ctx *pulumi.Context, r *Routing, a *Args, c awsController,
 		Chart:     c.chart,
 		Namespace: ns.Name,
 		Values:    c.values,
+		SkipCRDs:  c.skipCRDs,
 	}, append([]pulumi.ResourceOption{parent, pulumi.DependsOn(deps)}, c.opts...)...)
 }
 
@@ -147,6 +150,11 @@ func newExternalDNS(ctx *pulumi.Context, r *Routing, a *Args, parent pulumi.Reso
 		// The owner id is the cluster name: unique per environment, so
 		// environments can share a zone without deleting each other's records.
 		values: externalDNSValues(a),
+		// The chart's crds/ holds only DNSEndpoint, the type of the `crd`
+		// source, which these values do not enable (sources:
+		// gateway-httproute): a CRD nothing uses, that Helm would install
+		// once and never upgrade.
+		skipCRDs: true,
 	}, parent)
 }
 

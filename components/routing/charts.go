@@ -17,6 +17,14 @@ var (
 	EnvoyGatewayChart = helmrelease.Chart{
 		Repo: "oci://docker.io/envoyproxy", Name: "gateway-helm", Version: "v1.9.3",
 	}
+	// EnvoyGatewayCRDChart: the CRD-only chart the same Envoy Gateway
+	// release publishes beside gateway-helm, at the same version (the
+	// Gateway API and Envoy Gateway CRDs as templates). The program applies
+	// it before the release, which skips its own crds/ (docs/operations.md,
+	// "CRDs"); a test checks that both render the same CRDs.
+	EnvoyGatewayCRDChart = helmrelease.Chart{
+		Repo: EnvoyGatewayChart.Repo, Name: "gateway-crds-helm", Version: EnvoyGatewayChart.Version,
+	}
 	// CertManagerChart: cert-manager v1.21.1 (2026-08, "all users should
 	// upgrade": fixes a controller panic and DNS-01 issuers stuck at
 	// InvalidSolver), from the jetstack chart repository.
@@ -32,5 +40,5 @@ var (
 
 // Charts lists every chart the component can install.
 func Charts() []helmrelease.Chart {
-	return []helmrelease.Chart{LoadBalancerControllerChart, EnvoyGatewayChart, CertManagerChart, ExternalDNSChart}
+	return []helmrelease.Chart{LoadBalancerControllerChart, EnvoyGatewayCRDChart, EnvoyGatewayChart, CertManagerChart, ExternalDNSChart}
 }

@@ -1,6 +1,7 @@
 package routing
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
@@ -56,7 +57,56 @@ type ProxyConfig struct {
 	ServiceAnnotations map[string]string
 	// GatewayName and GatewayNamespace own the proxies (for zone spread).
 	GatewayName, GatewayNamespace string
+	// Shutdown is the proxies' drain (EnvoyProxy spec.shutdown).
+	Shutdown ProxyShutdown
 }
+
+// MaxDeregistrationDelaySeconds is the largest target-group deregistration
+// delay AWS accepts
+// (docs.aws.amazon.com/elasticloadbalancing/latest/network/target-group-attributes.html).
+const MaxDeregistrationDelaySeconds = 3600
+
+// DeregistrationPropagationSeconds is how long an NLB may still open new
+// flows to a proxy after the load balancer controller has started its
+// deregistration: the controller reacts to the pod's termination within
+// seconds, but the NLB keeps sending new connections to a draining IP
+// target for up to about two minutes in practice
+// (kubernetes-sigs/aws-load-balancer-controller#3270: "even though i set
+// deregistering delay to 5 seconds ... the deregistering process takes
+// about 2 minutes"; #1834), so the proxies allow for all of it. The
+// readiness gate (PodReadinessGateLabel) keeps a rollout from stopping the
+// old proxies before the new ones are healthy targets.
+const DeregistrationPropagationSeconds = 120
+
+// ProxyShutdown is Envoy Gateway's graceful shutdown of a proxy
+// (gateway.envoyproxy.io/v1.9/tasks/operations/graceful-shutdown): on
+// SIGTERM the shutdown manager fails the readiness probe and drains the
+// listeners, keeps Envoy up for at least MinDrainSeconds (new connections
+// are still accepted while listeners drain), and lets it exit when no
+// connection is left or DrainTimeoutSeconds have passed. Envoy Gateway
+// sets the pod's terminationGracePeriodSeconds to the drain timeout plus
+// 300 s (internal/infrastructure/kubernetes/proxy/resource_provider.go,
+// expectedTerminationGracePeriodSeconds, v1.9.1).
+type ProxyShutdown struct {
+	MinDrainSeconds, DrainTimeoutSeconds int
+}
+
+// ProxyShutdownFor is the drain for a target group's deregistration delay:
+// a proxy stays up for the delay plus DeregistrationPropagationSeconds, so
+// it outlives both the NLB's new flows and the flows it lets finish, then
+// has 30 s more for connections still open.
+func ProxyShutdownFor(deregistrationDelaySeconds int) ProxyShutdown {
+	min := deregistrationDelaySeconds + DeregistrationPropagationSeconds
+	return ProxyShutdown{MinDrainSeconds: min, DrainTimeoutSeconds: min + 30}
+}
+
+// PodReadinessGateLabel on the proxies' namespace makes the load balancer
+// controller's webhook add a readiness gate to every proxy pod: a new proxy
+// is Ready only once the NLB reports it a healthy target, so a rolling
+// update or drain never removes the old proxies first
+// (kubernetes-sigs.github.io/aws-load-balancer-controller/latest/deploy/pod_readiness_gate;
+// ip targets only, which the NLB uses).
+const PodReadinessGateLabel = "elbv2.k8s.aws/pod-readiness-gate-inject"
 
 // EnvoyProxySpec is the EnvoyProxy (gateway.envoyproxy.io/v1alpha1) the
 // GatewayClass points at: replicas, resources, restricted security context,
@@ -107,7 +157,13 @@ func EnvoyProxySpec(c ProxyConfig) map[string]any {
 		}}
 		k8s["envoyPDB"] = map[string]any{"minAvailable": c.Replicas - 1}
 	}
-	return map[string]any{"provider": map[string]any{"type": "Kubernetes", "kubernetes": k8s}}
+	return map[string]any{
+		"provider": map[string]any{"type": "Kubernetes", "kubernetes": k8s},
+		"shutdown": map[string]any{
+			"minDrainDuration": fmt.Sprintf("%ds", c.Shutdown.MinDrainSeconds),
+			"drainTimeout":     fmt.Sprintf("%ds", c.Shutdown.DrainTimeoutSeconds),
+		},
+	}
 }
 
 func limits(l podvalues.ResourceList) map[string]any {
@@ -141,7 +197,11 @@ type envoyGateway struct{}
 func (envoyGateway) controllerName() string { return "gateway.envoyproxy.io/gatewayclass-controller" }
 
 func (envoyGateway) install(ctx *pulumi.Context, r *Routing, a *Args, parent pulumi.ResourceOption) (*installed, error) {
-	ns, err := namespace.New(ctx, "envoy-gateway", &namespace.Args{Name: EnvoyGatewayNamespace}, parent)
+	nsArgs := &namespace.Args{Name: EnvoyGatewayNamespace}
+	if a.AWS != nil {
+		nsArgs.Labels = map[string]string{PodReadinessGateLabel: "enabled"}
+	}
+	ns, err := namespace.New(ctx, "envoy-gateway", nsArgs, parent)
 	if err != nil {
 		return nil, err
 	}
@@ -173,11 +233,18 @@ func (envoyGateway) install(ctx *pulumi.Context, r *Routing, a *Args, parent pul
 	if err != nil {
 		return nil, err
 	}
+	crds, err := helmrelease.NewCRDs(ctx, EnvoyGatewayCRDChart.Name, &helmrelease.CRDArgs{
+		Chart: EnvoyGatewayCRDChart, Values: EnvoyGatewayCRDValues(),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
 	release, err := helmrelease.New(ctx, envoyGatewayRelease, &helmrelease.Args{
 		Chart:     EnvoyGatewayChart,
 		Namespace: ns.Name,
 		Values:    EnvoyGatewayValuesFor(a.sizing()),
-	}, parent, pulumi.DependsOn(policies))
+		SkipCRDs:  true,
+	}, parent, pulumi.DependsOn(append(policies, crds)))
 	if err != nil {
 		return nil, err
 	}
@@ -189,6 +256,10 @@ func (envoyGateway) install(ctx *pulumi.Context, r *Routing, a *Args, parent pul
 		ServiceType:      "NodePort",
 		GatewayName:      a.GatewayName,
 		GatewayNamespace: a.GatewayNamespace,
+		Shutdown:         ProxyShutdownFor(DefaultDeregistrationDelaySeconds),
+	}
+	if a.AWS != nil {
+		proxy.Shutdown = ProxyShutdownFor(*a.AWS.DeregistrationDelaySeconds)
 	}
 	var spec pulumi.Input = pulumi.ToMap(EnvoyProxySpec(proxy))
 	if aws := a.AWS; aws != nil {
@@ -197,11 +268,12 @@ func (envoyGateway) install(ctx *pulumi.Context, r *Routing, a *Args, parent pul
 		spec = pulumi.All(aws.PublicSubnetIDs, r.AccessLogBucket).ApplyT(func(v []any) map[string]any {
 			p := proxy
 			p.ServiceAnnotations = NLBAnnotations(NLBOptions{
-				SubnetIDs:          v[0].([]string),
-				AccessLogBucket:    v[1].(string),
-				AccessLogPrefix:    aws.ClusterName,
-				DeletionProtection: aws.DeletionProtection,
-				CertificateARN:     a.TLS.CertificateARN,
+				SubnetIDs:                  v[0].([]string),
+				AccessLogBucket:            v[1].(string),
+				AccessLogPrefix:            aws.ClusterName,
+				DeletionProtection:         aws.DeletionProtection,
+				CertificateARN:             a.TLS.CertificateARN,
+				DeregistrationDelaySeconds: *aws.DeregistrationDelaySeconds,
 			})
 			return EnvoyProxySpec(p)
 		}).(pulumi.MapOutput)

@@ -158,6 +158,9 @@ type NLBOptions struct {
 	DeletionProtection bool
 	// CertificateARN: when set (acm mode) the NLB terminates TLS on 443.
 	CertificateARN string
+	// DeregistrationDelaySeconds of the target group, always set: AWS's
+	// default is 300 s (see ProxyShutdownFor).
+	DeregistrationDelaySeconds int
 }
 
 // TLSPolicy is the NLB's TLS policy in acm mode: TLS 1.3 and 1.2 only.
@@ -176,13 +179,19 @@ func NLBAnnotations(o NLBOptions) map[string]string {
 		attrs = append(attrs, "access_logs.s3.enabled=true", "access_logs.s3.bucket="+o.AccessLogBucket, "access_logs.s3.prefix="+o.AccessLogPrefix)
 	}
 	a := map[string]string{
-		lbAnnotation + "type":                    "external",
-		lbAnnotation + "scheme":                  "internet-facing",
-		lbAnnotation + "nlb-target-type":         "ip",
-		lbAnnotation + "subnets":                 strings.Join(o.SubnetIDs, ","),
-		lbAnnotation + "attributes":              strings.Join(attrs, ","),
-		lbAnnotation + "target-group-attributes": "preserve_client_ip.enabled=true",
-		lbAnnotation + "ip-address-type":         "ipv4",
+		lbAnnotation + "type":            "external",
+		lbAnnotation + "scheme":          "internet-facing",
+		lbAnnotation + "nlb-target-type": "ip",
+		lbAnnotation + "subnets":         strings.Join(o.SubnetIDs, ","),
+		lbAnnotation + "attributes":      strings.Join(attrs, ","),
+		lbAnnotation + "target-group-attributes": strings.Join([]string{
+			"preserve_client_ip.enabled=true",
+			fmt.Sprintf("deregistration_delay.timeout_seconds=%d", o.DeregistrationDelaySeconds),
+			// Flows still open when the delay ends are reset rather than
+			// left on a proxy that is about to exit.
+			"deregistration_delay.connection_termination.enabled=true",
+		}, ","),
+		lbAnnotation + "ip-address-type": "ipv4",
 	}
 	if o.CertificateARN != "" {
 		a[lbAnnotation+"ssl-cert"] = o.CertificateARN

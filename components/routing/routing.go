@@ -59,6 +59,11 @@ const (
 	DefaultDNSPolicy              = DNSPolicySync
 	DefaultAccessLogRetentionDays = 30
 	DefaultAPIServerPort          = namespace.APIServerPort
+	// DefaultDeregistrationDelaySeconds of the NLB's target group: how long
+	// the NLB lets a deregistering proxy's open flows finish. AWS's default
+	// is 300 s; the proxies close their own connections within their drain
+	// (ProxyShutdownFor), so 30 s is enough and keeps node rolls short.
+	DefaultDeregistrationDelaySeconds = 30
 )
 
 // DefaultProxyResources of each gateway proxy.
@@ -184,6 +189,10 @@ type AWSArgs struct {
 	AccessLogRetentionDays int
 	// DeletionProtection of the NLB. Default false.
 	DeletionProtection bool
+	// DeregistrationDelaySeconds of the NLB's target group (0-3600, as AWS
+	// takes it). Default [DefaultDeregistrationDelaySeconds]. The proxies'
+	// drain follows from it (ProxyShutdownFor).
+	DeregistrationDelaySeconds *int
 	// Protect the access-log bucket from deletion. Default false.
 	Protect bool
 	// Tags added to every AWS resource (and the NLB). Default none.
@@ -295,6 +304,10 @@ func (a Args) withDefaults() Args {
 		if aws.AccessLogRetentionDays == 0 {
 			aws.AccessLogRetentionDays = DefaultAccessLogRetentionDays
 		}
+		if aws.DeregistrationDelaySeconds == nil {
+			delay := DefaultDeregistrationDelaySeconds
+			aws.DeregistrationDelaySeconds = &delay
+		}
 		if aws.ZoneName == "" {
 			aws.ZoneName = d.Domain
 		}
@@ -375,6 +388,9 @@ func (a Args) validate() error {
 		}
 		if err := CheckDNSPolicy(aws.DNSPolicy); err != nil {
 			add("AWS DNSPolicy %q: %v", aws.DNSPolicy, err)
+		}
+		if d := aws.DeregistrationDelaySeconds; d != nil && (*d < 0 || *d > MaxDeregistrationDelaySeconds) {
+			add("AWS DeregistrationDelaySeconds %d must be between 0 and %d (the target group attribute deregistration_delay.timeout_seconds)", *d, MaxDeregistrationDelaySeconds)
 		}
 	}
 	return errs.Err()

@@ -128,6 +128,15 @@ type EnvoyGatewayValues struct {
 	// pre-install hook, which `helm uninstall`, and so `pulumi destroy`,
 	// leaves behind (found by the engine test, engine/).
 	TopologyInjector EnvoyGatewayTopologyInjector `json:"topologyInjector"`
+	// CRDs stays off: the crds subchart (Gateway API and Envoy Gateway
+	// CRDs in its crds/, and Gateway API's safe-upgrades
+	// ValidatingAdmissionPolicy as a template) is what gateway-crds-helm
+	// applies before the release (EnvoyGatewayCRDChart). Upstream's way to
+	// install the CRDs separately (gateway-helm v1.9 install docs:
+	// "disabling the dependency via --set crds.enabled=false"; the v1.9.0
+	// release notes warn that --skip-crds "does not skip chart-templated
+	// resources").
+	CRDs Enabled `json:"crds"`
 }
 
 // EnvoyGatewayTopologyInjector is the chart's topologyInjector block.
@@ -158,6 +167,36 @@ type EnvoyGatewayContainer struct {
 // EnvoyGatewayPod is the controller pod.
 type EnvoyGatewayPod struct {
 	TopologySpreadConstraints []podvalues.TopologySpreadConstraint `json:"topologySpreadConstraints,omitempty"`
+}
+
+// EnvoyGatewayCRDs are gateway-crds-helm's values.
+type EnvoyGatewayCRDs struct {
+	CRDs EnvoyGatewayCRDSwitches `json:"crds"`
+}
+
+// EnvoyGatewayCRDSwitches choose the CRDs gateway-crds-helm renders; each
+// switch defaults to off.
+type EnvoyGatewayCRDSwitches struct {
+	GatewayAPI   GatewayAPICRDs `json:"gatewayAPI"`
+	EnvoyGateway Enabled        `json:"envoyGateway"`
+}
+
+// GatewayAPICRDs turns on Gateway API's CRDs of one release channel.
+type GatewayAPICRDs struct {
+	Enabled bool `json:"enabled"`
+	// Channel: "standard" or "experimental".
+	Channel string `json:"channel"`
+}
+
+// EnvoyGatewayCRDValues select, in gateway-crds-helm, the CRDs gateway-helm's
+// crds/ holds: Gateway API's experimental channel (the bundle gateway-helm
+// ships: TLSRoute, TCPRoute, UDPRoute and the x-k8s.io types Envoy Gateway
+// serves) and Envoy Gateway's own. A test renders both charts and compares.
+func EnvoyGatewayCRDValues() EnvoyGatewayCRDs {
+	return EnvoyGatewayCRDs{CRDs: EnvoyGatewayCRDSwitches{
+		GatewayAPI:   GatewayAPICRDs{Enabled: true, Channel: "experimental"},
+		EnvoyGateway: Enabled{Enabled: true},
+	}}
 }
 
 // EnvoyGatewayValuesFor builds the Envoy Gateway controller's values.

@@ -44,7 +44,17 @@ import (
 // ReleaseType is the Pulumi type token of a Helm release.
 const ReleaseType = "kubernetes:helm.sh/v3:Release"
 
-// Release is what one helm.v3.Release resource asks the provider for.
+// ChartType is the Pulumi type token of a helm.v4 Chart, which the program
+// uses for the CRD-only charts (helmrelease.NewCRDs). It takes the same
+// inputs as a release, and renders the same way.
+const ChartType = "kubernetes:helm.sh/v4:Chart"
+
+// Types are the resource types that render as charts, in the order the
+// program's charts are applied: CRD charts, then releases.
+var Types = []string{ChartType, ReleaseType}
+
+// Release is what one helm.v3.Release (or helm.v4 Chart) resource asks the
+// provider for.
 type Release struct {
 	// Name and Namespace of the release.
 	Name      string
@@ -60,6 +70,19 @@ type Release struct {
 	Repo string
 	// Values are the values the program sends.
 	Values map[string]any
+	// SkipCRDs: the chart's crds/ directory is not installed (`skipCrds`);
+	// its CRDs come from a CRD chart the program applies first.
+	SkipCRDs bool
+	// Type is the resource's type: ReleaseType, or ChartType for the CRD
+	// charts ("" when read from inputs alone).
+	Type string
+}
+
+// ReleaseFromResource reads the plain inputs of a resource of one of Types.
+func ReleaseFromResource(typ string, in map[string]any) (Release, error) {
+	r, err := ReleaseFromInputs(in)
+	r.Type = typ
+	return r, err
 }
 
 // archiveName matches a chart archive file name: <name>-<version>.tgz.
@@ -70,6 +93,12 @@ var archiveName = regexp.MustCompile(`^(.+)-(v?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?
 func ReleaseFromInputs(in map[string]any) (Release, error) {
 	str := func(k string) string { s, _ := in[k].(string); return s }
 	r := Release{Name: str("name"), Namespace: str("namespace"), Ref: str("chart"), Version: str("version")}
+	r.SkipCRDs, _ = in["skipCrds"].(bool)
+	if _, release := in["atomic"]; r.Namespace == "" && !release {
+		// A helm.v4 Chart (no `atomic` input) without a namespace renders
+		// into the provider's default namespace; a release names its own.
+		r.Namespace = "default"
+	}
 	if opts, ok := in["repositoryOpts"].(map[string]any); ok {
 		r.Repo, _ = opts["repo"].(string)
 	}
@@ -196,6 +225,45 @@ func (r *Repository) Resolve(chart, version string) (Resolved, error) {
 		archive = filepath.Join(r.Dir, archive)
 	}
 	return Resolved{Chart: chart, Pinned: version, Version: best.Version, Archive: archive}, nil
+}
+
+// Previous finds the release of chart before the one Resolve picks for
+// version: the newest older version in the repository (its SOURCES.md
+// holds the previous release of every chart for upgrade tests), spelled
+// like the pin where the repository has both spellings.
+func (r *Repository) Previous(chart, version string) (Resolved, error) {
+	cur, err := r.Resolve(chart, version)
+	if err != nil {
+		return Resolved{}, err
+	}
+	curV, err := semver.NewVersion(cur.Version)
+	if err != nil {
+		return Resolved{}, err
+	}
+	var best *semver.Version
+	for _, cv := range r.index.Entries[chart] {
+		v, err := semver.NewVersion(cv.Version)
+		if err == nil && v.LessThan(curV) && (best == nil || v.GreaterThan(best)) {
+			best = v
+		}
+	}
+	if best == nil {
+		return Resolved{}, fmt.Errorf("chart %s: no release before %s in %s", chart, cur.Version, r.Dir)
+	}
+	prev, err := r.Resolve(chart, spelledLike(best, version))
+	if err != nil {
+		return Resolved{}, err
+	}
+	prev.Pinned = version
+	return prev, nil
+}
+
+// spelledLike writes v with a leading "v" when pin has one.
+func spelledLike(v *semver.Version, pin string) string {
+	if strings.HasPrefix(pin, "v") {
+		return "v" + v.String()
+	}
+	return v.String()
 }
 
 // Options of a render.
@@ -326,7 +394,7 @@ func renderChart(rel Release, chrt *chart.Chart, opts Options) (*Result, error) 
 		return fail(err)
 	}
 	result := &Result{Release: rel}
-	for _, crd := range chrt.CRDObjects() {
+	for _, crd := range crdObjects(rel, chrt) {
 		objs, err := parseDocs(crd.Filename, string(crd.File.Data))
 		if err != nil {
 			return fail(err)
@@ -357,6 +425,42 @@ func renderChart(rel Release, chrt *chart.Chart, opts Options) (*Result, error) 
 		result.Objects = append(result.Objects, objs...)
 	}
 	return result, nil
+}
+
+// CRDsOf returns the objects of the crds/ directories of rel's chart (its
+// own and those of the subcharts enabled by the chart's default values),
+// whatever rel's values and SkipCRDs say: the CRDs the chart ships, which
+// the program must apply by other means when it leaves them out.
+func CRDsOf(repository *Repository, rel Release) ([]Object, error) {
+	res, err := repository.Resolve(rel.Chart, rel.Version)
+	if err != nil {
+		return nil, fmt.Errorf("release %s: %w", rel.Name, err)
+	}
+	chrt, err := loader.Load(res.Archive)
+	if err != nil {
+		return nil, fmt.Errorf("release %s: %w", rel.Name, err)
+	}
+	if err := chartutil.ProcessDependenciesWithMerge(chrt, map[string]any{}); err != nil {
+		return nil, fmt.Errorf("release %s: %w", rel.Name, err)
+	}
+	var out []Object
+	for _, crd := range chrt.CRDObjects() {
+		objs, err := parseDocs(crd.Filename, string(crd.File.Data))
+		if err != nil {
+			return nil, fmt.Errorf("release %s: %w", rel.Name, err)
+		}
+		out = append(out, objs...)
+	}
+	return out, nil
+}
+
+// crdObjects are the files of the chart's crds/ directories (its own and
+// its enabled subcharts') that the release installs: none with SkipCRDs.
+func crdObjects(rel Release, chrt *chart.Chart) []chart.CRD {
+	if rel.SkipCRDs {
+		return nil
+	}
+	return chrt.CRDObjects()
 }
 
 func isTestHook(h *release.Hook) bool {
@@ -462,7 +566,7 @@ func All(repository *Repository, rels []Release, kubeVersion string) ([]*Result,
 			continue
 		}
 		crds := &Result{}
-		for _, crd := range chrt.CRDObjects() {
+		for _, crd := range crdObjects(rel, chrt) {
 			objs, err := parseDocs(crd.Filename, string(crd.File.Data))
 			if err != nil {
 				errs = append(errs, fmt.Errorf("release %s: %w", rel.Name, err))

@@ -33,7 +33,9 @@ var requiredStacks = []string{"dev", "staging", "prod", "local"}
 // there the nearest older version is rendered. Any other missing pin fails.
 var documentedSubstitutions = map[string]string{
 	"kube-prometheus-stack 91.4.1":       "88.5.3",
+	"prometheus-operator-crds 32.0.0":    "31.0.1",
 	"gateway-helm v1.9.3":                "v1.9.0",
+	"gateway-crds-helm v1.9.3":           "v1.9.0",
 	"aws-load-balancer-controller 3.6.0": "3.5.0",
 }
 
@@ -76,8 +78,8 @@ func stackReleasesIn(dir, name string) (*stackrun.Stack, []render.Release, error
 		return nil, nil, fmt.Errorf("stack %s: %w", name, err)
 	}
 	var rels []render.Release
-	for _, r := range st.Result.OfType(render.ReleaseType) {
-		rel, err := render.ReleaseFromInputs(r.PlainInputs())
+	for _, r := range st.Result.OfType(render.Types...) {
+		rel, err := render.ReleaseFromResource(r.Type, r.PlainInputs())
 		if err != nil {
 			return nil, nil, fmt.Errorf("stack %s: %w", name, err)
 		}

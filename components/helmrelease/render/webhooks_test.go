@@ -1,10 +1,14 @@
 package render_test
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/cnplatform/platform/components/routing"
+	"github.com/cnplatform/platform/stacks"
 )
 
 // The AWS Load Balancer Controller chart installs, by default, a mutating
@@ -73,4 +77,46 @@ func TestNoClusterScopedHookOutlivesTheRelease(t *testing.T) {
 		}
 	}
 	assert.Positive(t, hooks, "the charts render hook objects (Envoy Gateway's certgen, kube-prometheus-stack's admission jobs): the check looked at some")
+}
+
+// The proxies' namespace carries routing.PodReadinessGateLabel so that the
+// load balancer controller adds a target-health readiness gate to every
+// proxy pod (issue 21 item 4). That only works if the pinned chart's pod
+// webhook selects namespaces by exactly that label and value; and because
+// the controller's namespace is not the only one labelled, the webhook must
+// fail open, or no pod of the proxies' namespace (the Envoy Gateway
+// controller included) could be created while the controller is down.
+func TestReadinessGateLabelIsWhatTheControllerSelects(t *testing.T) {
+	checked := 0
+	for _, s := range renderAll(t) {
+		if s.Config.Environment == stacks.Local || !s.Config.Routing.Enabled {
+			continue // no AWS, no load balancer controller
+		}
+		found := false
+		for _, o := range objectsOfKind(s, "MutatingWebhookConfiguration") {
+			for _, w := range list(o.Object["webhooks"]) {
+				if !mutatesPodCreate(obj(w)) {
+					continue
+				}
+				for _, e := range list(dig(w, "namespaceSelector", "matchExpressions")) {
+					if str(obj(e)["key"]) == routing.PodReadinessGateLabel && str(obj(e)["operator"]) == "In" && slices.Contains(list(obj(e)["values"]), any("enabled")) {
+						found = true
+						assert.Equal(t, "Ignore", str(obj(w)["failurePolicy"]), "stack %s: %s webhook %s", s.Name, o.ID(), str(obj(w)["name"]))
+					}
+				}
+			}
+		}
+		assert.True(t, found, "stack %s: no pod webhook of the rendered charts selects namespaces labelled %s=enabled", s.Name, routing.PodReadinessGateLabel)
+		checked++
+	}
+	require.Positive(t, checked, "stacks with the load balancer controller")
+}
+
+func mutatesPodCreate(w map[string]any) bool {
+	for _, rule := range list(w["rules"]) {
+		if slices.Contains(list(obj(rule)["resources"]), any("pods")) && slices.Contains(list(obj(rule)["operations"]), any("CREATE")) {
+			return true
+		}
+	}
+	return false
 }
