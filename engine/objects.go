@@ -91,20 +91,12 @@ func Added(before, now []string) []string {
 // server registers for those groups, which a destroy keeps by design
 // (helmrelease.RetainCRDs).
 func KeptCRDs(objs, groups []string) (left, kept []string) {
-	inGroups := func(name string) bool {
-		for _, g := range groups {
-			if strings.HasSuffix(name, "."+g) {
-				return true
-			}
-		}
-		return false
-	}
 	for _, o := range objs {
 		resource, id, _ := strings.Cut(o, " ")
 		name := id[strings.LastIndex(id, "/")+1:]
 		switch {
-		case resource == "customresourcedefinitions.apiextensions.k8s.io" && inGroups(name),
-			resource == "apiservices.apiregistration.k8s.io" && inGroups(name):
+		case resource == "customresourcedefinitions.apiextensions.k8s.io" && inGroups(name, groups),
+			resource == "apiservices.apiregistration.k8s.io" && inGroups(name, groups):
 			kept = append(kept, o)
 		default:
 			left = append(left, o)
@@ -140,4 +132,15 @@ func (c *Cluster) Volumes(ctx context.Context) ([]string, error) {
 	}
 	sort.Strings(out)
 	return out, nil
+}
+
+// inGroups reports whether name (a CRD's or APIService's) ends in one of
+// the API groups.
+func inGroups(name string, groups []string) bool {
+	for _, g := range groups {
+		if strings.HasSuffix(name, "."+g) {
+			return true
+		}
+	}
+	return false
 }

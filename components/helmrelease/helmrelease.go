@@ -59,15 +59,25 @@ func ValuesMap(values any) (pulumi.Map, error) {
 	return pulumi.ToMap(m), nil
 }
 
+// checked refuses a chart without repository, name or an exact version,
+// and renders its values.
+func checked(what, name string, c Chart, v any) (pulumi.Map, error) {
+	if c.Repo == "" || c.Name == "" || !exactVersion.MatchString(c.Version) {
+		return nil, fmt.Errorf("%s %q: repository, name and an exact version are required, got %+v", what, name, c)
+	}
+	values, err := ValuesMap(v)
+	if err != nil {
+		return nil, fmt.Errorf("%s %q values: %w", what, name, err)
+	}
+	return values, nil
+}
+
 // New installs the chart as a Helm release.
 func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*helmv3.Release, error) {
 	c := args.Chart
-	if c.Repo == "" || c.Name == "" || !exactVersion.MatchString(c.Version) {
-		return nil, fmt.Errorf("chart %q: repository, name and an exact version are required, got %+v", name, c)
-	}
-	values, err := ValuesMap(args.Values)
+	values, err := checked("chart", name, c, args.Values)
 	if err != nil {
-		return nil, fmt.Errorf("chart %q values: %w", name, err)
+		return nil, err
 	}
 	timeout := args.Timeout
 	if timeout == 0 {
@@ -119,12 +129,9 @@ const ChartType = "kubernetes:helm.sh/v4:Chart"
 // the releases that use the CRDs with DependsOn on the result and SkipCRDs.
 func NewCRDs(ctx *pulumi.Context, name string, args *CRDArgs, opts ...pulumi.ResourceOption) (*helmv4.Chart, error) {
 	c := args.Chart
-	if c.Repo == "" || c.Name == "" || !exactVersion.MatchString(c.Version) {
-		return nil, fmt.Errorf("CRD chart %q: repository, name and an exact version are required, got %+v", name, c)
-	}
-	values, err := ValuesMap(args.Values)
+	values, err := checked("CRD chart", name, c, args.Values)
 	if err != nil {
-		return nil, fmt.Errorf("CRD chart %q values: %w", name, err)
+		return nil, err
 	}
 	ca := &helmv4.ChartArgs{
 		Name:    pulumi.String(name),
