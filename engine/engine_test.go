@@ -149,6 +149,9 @@ func TestLocalStackThroughTheEngine(t *testing.T) {
 	// 3. one configuration change updates exactly what it should.
 	updated := changeExcludedNamespaces(ctx, t, platform)
 
+	// 3b. each layer switched off and on again, then a refresh.
+	switchFeatures(ctx, t, cluster, platform)
+
 	// 4. the example app stack, on the platform stack's outputs.
 	exampleApp(ctx, t, env, cluster, platform)
 

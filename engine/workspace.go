@@ -13,6 +13,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optrefresh"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -181,6 +182,14 @@ func (p *Project) Up(ctx context.Context) (Changes, error) {
 func (p *Project) Preview(ctx context.Context) (Changes, error) {
 	return p.run("preview", func(w io.Writer, ch chan<- events.EngineEvent) error {
 		_, err := p.Stack.Preview(ctx, optpreview.ProgressStreams(w), optpreview.ErrorProgressStreams(w), optpreview.EventStreams(ch), optpreview.SuppressProgress(), optpreview.Diff())
+		return err
+	})
+}
+
+// Refresh runs `pulumi refresh` and returns the changes it records.
+func (p *Project) Refresh(ctx context.Context) (Changes, error) {
+	return p.run("refresh", func(w io.Writer, ch chan<- events.EngineEvent) error {
+		_, err := p.Stack.Refresh(ctx, optrefresh.ProgressStreams(w), optrefresh.ErrorProgressStreams(w), optrefresh.EventStreams(ch), optrefresh.SuppressProgress())
 		return err
 	})
 }

@@ -78,6 +78,10 @@ func loadRouting(r *reader, c *Config) {
 // defaultRouting fills what the stack file left out, per environment.
 func defaultRouting(c *Config) {
 	rc := &c.Routing
+	d := Defaults[c.Environment]
+	// The API server's port serves every layer's network policies
+	// (Config.APIServer), with routing on or off.
+	contract.SetDefault(&rc.APIServerPort, d.APIServerPort)
 	if !rc.Enabled {
 		return
 	}
@@ -90,7 +94,6 @@ func defaultRouting(c *Config) {
 	if rc.ZoneName == "" {
 		rc.ZoneName = c.Domain
 	}
-	d := Defaults[c.Environment]
 	contract.SetDefault(&rc.ProxyReplicas, d.ProxyReplicas)
 	contract.SetDefault(&rc.TLSMode, d.TLSMode)
 	if rc.CertManager == "" {
@@ -98,17 +101,22 @@ func defaultRouting(c *Config) {
 	}
 	contract.SetDefault(&rc.ExternalDNSPolicy, d.ExternalDNSPolicy)
 	contract.SetDefault(&rc.AccessLogRetentionDays, d.AccessLogRetentionDays)
-	contract.SetDefault(&rc.APIServerPort, d.APIServerPort)
 }
 
 // validateRouting adds a problem for every bad value.
 func validateRouting(p *problems, c *Config) {
 	rc := c.Routing
+	key := func(field string) string { return Key("routing") + "." + field }
+	cloud := c.Environment != Local
+	switch {
+	case rc.APIServerPort < 1 || rc.APIServerPort > 65535:
+		p.add(key("apiServerPort"), rc.APIServerPort, "must be a TCP port (1-65535)")
+	case cloud && rc.APIServerPort != namespace.APIServerPort:
+		p.add(key("apiServerPort"), rc.APIServerPort, "EKS serves the API on 443; only local may set another port")
+	}
 	if !rc.Enabled {
 		return
 	}
-	key := func(field string) string { return Key("routing") + "." + field }
-	cloud := c.Environment != Local
 	if c.Domain == "" {
 		p.add(Key("domain"), c.Domain, "is required when platform:routing is set: the routing layer serves *.<domain>")
 	}
@@ -163,12 +171,6 @@ func validateRouting(p *problems, c *Config) {
 	}
 	if cloud && (rc.AccessLogRetentionDays < 1 || rc.AccessLogRetentionDays > 3650) {
 		p.add(key("accessLogRetentionDays"), rc.AccessLogRetentionDays, "must be between 1 and 3650 days")
-	}
-	switch {
-	case rc.APIServerPort < 1 || rc.APIServerPort > 65535:
-		p.add(key("apiServerPort"), rc.APIServerPort, "must be a TCP port (1-65535)")
-	case cloud && rc.APIServerPort != namespace.APIServerPort:
-		p.add(key("apiServerPort"), rc.APIServerPort, "EKS serves the API on 443; only local may set another port")
 	}
 }
 
