@@ -100,7 +100,8 @@ func SecretKeys(src Source) []string {
 }
 
 // validateSecrets reports a missing secret with the command that sets it,
-// and a receiver secret set for a receiver the stack does not list.
+// and a receiver secret set for a receiver the stack does not list (with
+// monitoring on).
 func validateSecrets(p *problems, c *Config) {
 	for _, s := range c.SecretSettings() {
 		if !s.Optional && !c.secretSet(s.Key) {
@@ -110,8 +111,10 @@ func validateSecrets(p *problems, c *Config) {
 	}
 	for _, r := range Receivers {
 		key := Key(receiverSecrets[r][0])
-		if c.secretSet(key) && (!c.Monitoring.Enabled || !slices.Contains(c.Monitoring.Alertmanager.Receivers, r)) {
-			*p = append(*p, fmt.Sprintf("%s: is set but the %s receiver is not used: add %q to platform:monitoring.alertmanager.receivers (with monitoring on), or remove the secret with `pulumi config rm %s`", key, r, r, key))
+		// With monitoring off the secret waits for it to come back on: a
+		// layer switched off for a while keeps its configuration.
+		if c.secretSet(key) && c.Monitoring.Enabled && !slices.Contains(c.Monitoring.Alertmanager.Receivers, r) {
+			*p = append(*p, fmt.Sprintf("%s: is set but the %s receiver is not used: add %q to platform:monitoring.alertmanager.receivers, or remove the secret with `pulumi config rm %s`", key, r, r, key))
 		}
 	}
 }
