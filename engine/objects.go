@@ -23,40 +23,13 @@ var ignoredResources = map[string]bool{
 // Objects lists every object the API server holds, as
 // "<resource>.<group> <namespace>/<name>", sorted.
 func (c *Cluster) Objects(ctx context.Context) ([]string, error) {
-	dc, err := discovery.NewDiscoveryClientForConfig(c.Config)
+	objs, err := listObjects(ctx, c)
 	if err != nil {
 		return nil, err
 	}
-	dyn, err := dynamic.NewForConfig(c.Config)
-	if err != nil {
-		return nil, err
-	}
-	lists, err := dc.ServerPreferredResources()
-	if err != nil && len(lists) == 0 {
-		return nil, fmt.Errorf("discovery: %w", err)
-	}
-	var out []string
-	for _, l := range lists {
-		gv, err := schema.ParseGroupVersion(l.GroupVersion)
-		if err != nil {
-			return nil, err
-		}
-		for _, r := range l.APIResources {
-			name := r.Name
-			if gv.Group != "" {
-				name += "." + gv.Group
-			}
-			if strings.Contains(r.Name, "/") || ignoredResources[name] || !canList(r) {
-				continue
-			}
-			items, err := dyn.Resource(gv.WithResource(r.Name)).List(ctx, metav1.ListOptions{})
-			if err != nil {
-				return nil, fmt.Errorf("list %s: %w", name, err)
-			}
-			for _, it := range items.Items {
-				out = append(out, fmt.Sprintf("%s %s/%s", name, it.GetNamespace(), it.GetName()))
-			}
-		}
+	out := make([]string, 0, len(objs))
+	for _, o := range objs {
+		out = append(out, fmt.Sprintf("%s %s/%s", o.resource, o.namespace, o.name))
 	}
 	sort.Strings(out)
 	return out, nil
@@ -143,4 +116,68 @@ func inGroups(name string, groups []string) bool {
 		}
 	}
 	return false
+}
+
+// clusterObject is one object of the API server: its resource, namespace
+// and name, and the Helm release that installed it.
+type clusterObject struct {
+	resource, namespace, name, release string
+	// history: a revision record (Helm's release Secrets, a Deployment's
+	// old ReplicaSets, a DaemonSet's ControllerRevisions), kept up to a
+	// history limit; a reinstall starts a new history.
+	history bool
+}
+
+func (o clusterObject) id() string { return o.resource + " " + o.namespace + "/" + o.name }
+
+// kindKey counts objects per resource and namespace: what is compared for
+// names chosen by a controller (a ReplicaSet's pods) or with a random
+// suffix (Pulumi's auto-naming).
+func (o clusterObject) kindKey() string { return o.resource + " " + o.namespace }
+
+// listObjects lists every object the API server holds (as Objects does)
+// with the Helm release that installed it.
+func listObjects(ctx context.Context, c *Cluster) ([]clusterObject, error) {
+	dc, err := discovery.NewDiscoveryClientForConfig(c.Config)
+	if err != nil {
+		return nil, err
+	}
+	dyn, err := dynamic.NewForConfig(c.Config)
+	if err != nil {
+		return nil, err
+	}
+	lists, err := dc.ServerPreferredResources()
+	if err != nil && len(lists) == 0 {
+		return nil, fmt.Errorf("discovery: %w", err)
+	}
+	var out []clusterObject
+	for _, l := range lists {
+		gv, err := schema.ParseGroupVersion(l.GroupVersion)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range l.APIResources {
+			name := r.Name
+			if gv.Group != "" {
+				name += "." + gv.Group
+			}
+			if strings.Contains(r.Name, "/") || ignoredResources[name] || !canList(r) {
+				continue
+			}
+			items, err := dyn.Resource(gv.WithResource(r.Name)).List(ctx, metav1.ListOptions{})
+			if err != nil {
+				return nil, fmt.Errorf("list %s: %w", name, err)
+			}
+			for _, it := range items.Items {
+				typ, _, _ := strings.Cut(fmt.Sprint(it.Object["type"]), " ")
+				out = append(out, clusterObject{
+					resource: name, namespace: it.GetNamespace(), name: it.GetName(),
+					release: it.GetAnnotations()["meta.helm.sh/release-name"],
+					history: name == "secrets" && typ == "helm.sh/release.v1" ||
+						name == "replicasets.apps" || name == "controllerrevisions.apps",
+				})
+			}
+		}
+	}
+	return out, nil
 }

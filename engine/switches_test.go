@@ -10,10 +10,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/dynamic"
 
 	"github.com/cnplatform/platform/components/logging"
 	"github.com/cnplatform/platform/components/monitoring"
@@ -32,69 +28,6 @@ var switchable = []struct {
 	{"monitoring", []string{monitoring.DefaultNamespace, monitoring.DefaultNodeExporterNamespace}, []string{"kube-prometheus-stack"}},
 	{"logging", []string{logging.DefaultNamespace}, []string{"fluent-bit"}},
 	{"routing", []string{routing.EnvoyGatewayNamespace, routing.DefaultGatewayNamespace}, []string{"envoy-gateway"}},
-}
-
-// clusterObject is one object as switchFeatures compares them.
-type clusterObject struct {
-	resource, namespace, name, release string
-	// history: a revision record (Helm's release Secrets, a Deployment's
-	// old ReplicaSets, a DaemonSet's ControllerRevisions), kept up to a
-	// history limit; a reinstall starts a new history.
-	history bool
-}
-
-func (o clusterObject) id() string { return o.resource + " " + o.namespace + "/" + o.name }
-
-// kindKey counts objects per resource and namespace: what is compared for
-// names chosen by a controller (a ReplicaSet's pods) or with a random
-// suffix (Pulumi's auto-naming).
-func (o clusterObject) kindKey() string { return o.resource + " " + o.namespace }
-
-// listObjects lists every object the API server holds (as Objects does)
-// with the Helm release that installed it.
-func listObjects(ctx context.Context, c *Cluster) ([]clusterObject, error) {
-	dc, err := discovery.NewDiscoveryClientForConfig(c.Config)
-	if err != nil {
-		return nil, err
-	}
-	dyn, err := dynamic.NewForConfig(c.Config)
-	if err != nil {
-		return nil, err
-	}
-	lists, err := dc.ServerPreferredResources()
-	if err != nil && len(lists) == 0 {
-		return nil, fmt.Errorf("discovery: %w", err)
-	}
-	var out []clusterObject
-	for _, l := range lists {
-		gv, err := schema.ParseGroupVersion(l.GroupVersion)
-		if err != nil {
-			return nil, err
-		}
-		for _, r := range l.APIResources {
-			name := r.Name
-			if gv.Group != "" {
-				name += "." + gv.Group
-			}
-			if strings.Contains(r.Name, "/") || ignoredResources[name] || !canList(r) {
-				continue
-			}
-			items, err := dyn.Resource(gv.WithResource(r.Name)).List(ctx, metav1.ListOptions{})
-			if err != nil {
-				return nil, fmt.Errorf("list %s: %w", name, err)
-			}
-			for _, it := range items.Items {
-				typ, _, _ := strings.Cut(fmt.Sprint(it.Object["type"]), " ")
-				out = append(out, clusterObject{
-					resource: name, namespace: it.GetNamespace(), name: it.GetName(),
-					release: it.GetAnnotations()["meta.helm.sh/release-name"],
-					history: name == "secrets" && typ == "helm.sh/release.v1" ||
-						name == "replicasets.apps" || name == "controllerrevisions.apps",
-				})
-			}
-		}
-	}
-	return out, nil
 }
 
 // switchFeatures is issue 21 item 6 on the running local stack: each layer
