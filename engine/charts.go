@@ -11,6 +11,7 @@ import (
 	helmv4 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v4"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/cnplatform/platform/components/helmrelease"
 	"github.com/cnplatform/platform/components/helmrelease/render"
 )
 
@@ -94,31 +95,22 @@ func (s *ChartServer) Notes() []string {
 // While UsePrevious is on, every chart installs its previous release
 // instead, recorded in Moved.
 func (s *ChartServer) NearestOlder(args *pulumi.ResourceTransformationArgs) *pulumi.ResourceTransformationResult {
-	var chart, version, repo pulumi.Input
+	var c helmrelease.Chart
+	var ok bool
 	switch p := args.Props.(type) {
 	case *helmv3.ReleaseArgs:
-		if o, ok := p.RepositoryOpts.(*helmv3.RepositoryOptsArgs); ok && o != nil {
-			repo = o.Repo
-		}
-		chart, version = p.Chart, p.Version
+		c, ok = helmrelease.ChartOfRelease(p)
 	case *helmv4.ChartArgs:
-		if o, ok := p.RepositoryOpts.(*helmv4.RepositoryOptsArgs); ok && o != nil {
-			repo = o.Repo
-		}
-		chart, version = p.Chart, p.Version
-	default:
-		return nil
+		c, ok = helmrelease.ChartOfChart(p)
 	}
-	name, ok1 := chart.(pulumi.String)
-	pinned, ok2 := version.(pulumi.String)
-	if repo != pulumi.String(s.URL) || !ok1 || !ok2 {
+	if !ok || c.Repo != s.URL {
 		return nil
 	}
 	s.mu.Lock()
 	previous := s.previous
 	s.mu.Unlock()
 	if previous {
-		r, err := s.Repo.Previous(string(name), string(pinned))
+		r, err := s.Repo.Previous(c.Name, c.Version)
 		if err != nil {
 			return nil // the provider reports the pin missing
 		}
@@ -127,7 +119,7 @@ func (s *ChartServer) NearestOlder(args *pulumi.ResourceTransformationArgs) *pul
 		s.mu.Unlock()
 		return withVersion(args, r.Version)
 	}
-	r, err := s.Repo.Resolve(string(name), string(pinned))
+	r, err := s.Repo.Resolve(c.Name, c.Version)
 	if err != nil || !r.Substituted() {
 		return nil
 	}

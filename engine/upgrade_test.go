@@ -16,10 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 
-	"github.com/cnplatform/platform/components/helmrelease"
 	"github.com/cnplatform/platform/components/helmrelease/render"
-	"github.com/cnplatform/platform/components/monitoring"
-	"github.com/cnplatform/platform/components/routing"
+	"github.com/cnplatform/platform/harness/stackrun"
 )
 
 const crdType = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"
@@ -123,21 +121,20 @@ func statefulObjects(ctx context.Context, c *Cluster) (map[string]string, error)
 	return out, nil
 }
 
-// localCRDCharts are the CRD charts of the local stack, with their values.
-func localCRDCharts() []render.Release {
-	values := func(v any) map[string]any {
-		b, _ := json.Marshal(v)
-		var m map[string]any
-		_ = json.Unmarshal(b, &m)
-		return m
+// localCRDCharts are the CRD charts the local stack declares, with the
+// values it sends: the program evaluated under the mocks harness.
+func localCRDCharts(t *testing.T) []render.Release {
+	t.Helper()
+	st, err := stackrun.Run(repoRoot, "local")
+	require.NoError(t, err)
+	var out []render.Release
+	for _, r := range st.Result.OfType(render.ChartType) {
+		rel, err := render.ReleaseFromResource(r.Type, r.PlainInputs())
+		require.NoError(t, err)
+		out = append(out, rel)
 	}
-	rel := func(c helmrelease.Chart, v any) render.Release {
-		return render.Release{Name: c.Name, Namespace: "default", Chart: c.Name, Version: c.Version, Values: values(v), Type: render.ChartType}
-	}
-	return []render.Release{
-		rel(monitoring.CRDChart, nil),
-		rel(routing.EnvoyGatewayCRDChart, routing.EnvoyGatewayCRDValues()),
-	}
+	require.NotEmpty(t, out, "the local stack applies CRD charts")
+	return out
 }
 
 // compareCRDs compares the CRDs of chartCRDGroups in the cluster with those
@@ -147,7 +144,7 @@ func localCRDCharts() []render.Release {
 func compareCRDs(ctx context.Context, t *testing.T, cluster *Cluster, charts *ChartServer) (current int, stale []string) {
 	t.Helper()
 	want := map[string]map[string]any{}
-	for _, rel := range localCRDCharts() {
+	for _, rel := range localCRDCharts(t) {
 		res, err := render.RenderFrom(charts.Repo, rel, render.Options{})
 		require.NoError(t, err)
 		for _, o := range res.Objects {

@@ -113,10 +113,6 @@ type CRDArgs struct {
 	Values any
 }
 
-// ChartType is the Pulumi type token of a helm.v4 Chart: the chart's
-// objects rendered by the provider and applied one by one as resources.
-const ChartType = "kubernetes:helm.sh/v4:Chart"
-
 // NewCRDs applies the CRD-only chart as a helm.v4 Chart: the provider
 // renders it (the CRDs are templates there, so every pin renders its own
 // CRDs) and applies each CustomResourceDefinition as its own resource,

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cnplatform/platform/components/helmrelease"
+	"github.com/cnplatform/platform/components/helmrelease/render"
 	"github.com/cnplatform/platform/harness"
 )
 
@@ -89,7 +90,7 @@ func TestNewCRDsRetainsTheCRDs(t *testing.T) {
 		return err
 	})
 	require.NoError(t, err)
-	charts := res.OfType(helmrelease.ChartType)
+	charts := res.OfType(render.ChartType)
 	require.Len(t, charts, 1)
 	assert.Equal(t, "c-crds", charts[0].String("chart"))
 	assert.Equal(t, "1.2.3", charts[0].String("version"))

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cnplatform/platform/components/helmrelease"
+	"github.com/cnplatform/platform/components/helmrelease/render"
 	"github.com/cnplatform/platform/harness"
 )
 
@@ -69,7 +70,7 @@ func releases(t *testing.T, src helmrelease.Source) map[string][2]string {
 	})
 	require.NoError(t, err)
 	out := map[string][2]string{}
-	for _, r := range res.OfType("kubernetes:helm.sh/v3:Release", helmrelease.ChartType) {
+	for _, r := range res.OfType(render.Types...) {
 		assert.Equal(t, map[string]string{"external-dns": "1.21.1", "gateway-helm": "v1.9.3", "gateway-crds-helm": "v1.9.3"}[r.Name], r.String("version"), "version kept")
 		out[r.Name] = [2]string{r.String("chart"), r.String("repositoryOpts", "repo")}
 	}

@@ -22,6 +22,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -79,7 +80,13 @@ type Release struct {
 }
 
 // ReleaseFromResource reads the plain inputs of a resource of one of Types.
+// A helm.v4 Chart without a namespace renders into the provider's default
+// namespace; a release always names its own.
 func ReleaseFromResource(typ string, in map[string]any) (Release, error) {
+	if ns, _ := in["namespace"].(string); typ == ChartType && ns == "" {
+		in = maps.Clone(in)
+		in["namespace"] = "default"
+	}
 	r, err := ReleaseFromInputs(in)
 	r.Type = typ
 	return r, err
@@ -94,11 +101,6 @@ func ReleaseFromInputs(in map[string]any) (Release, error) {
 	str := func(k string) string { s, _ := in[k].(string); return s }
 	r := Release{Name: str("name"), Namespace: str("namespace"), Ref: str("chart"), Version: str("version")}
 	r.SkipCRDs, _ = in["skipCrds"].(bool)
-	if _, release := in["atomic"]; r.Namespace == "" && !release {
-		// A helm.v4 Chart (no `atomic` input) without a namespace renders
-		// into the provider's default namespace; a release names its own.
-		r.Namespace = "default"
-	}
 	if opts, ok := in["repositoryOpts"].(map[string]any); ok {
 		r.Repo, _ = opts["repo"].(string)
 	}
