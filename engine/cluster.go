@@ -31,8 +31,8 @@ import (
 // ClusterTools are the binaries StartCluster runs, all from one directory.
 var ClusterTools = []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"}
 
-// Zones of the fake nodes, one node each: the zone spread of the workloads
-// is scheduled for real.
+// Zones of the fake nodes, one node each (until a node roll replaces
+// them, RollZone): the zone spread of the workloads is scheduled for real.
 var Zones = []string{"zone-a", "zone-b", "zone-c"}
 
 // Cluster is a running control plane with fake nodes.
@@ -113,7 +113,7 @@ func StartCluster(ctx context.Context, binDir, dir, context string) (c *Cluster,
 	}
 
 	for _, zone := range Zones {
-		if _, err := c.Client.CoreV1().Nodes().Create(ctx, fakeNode(zone), metav1.CreateOptions{}); err != nil {
+		if _, err := c.Client.CoreV1().Nodes().Create(ctx, fakeNode(zone, "kwok-"+zone), metav1.CreateOptions{}); err != nil {
 			return c, fmt.Errorf("create node in %s: %w", zone, err)
 		}
 	}
@@ -121,8 +121,7 @@ func StartCluster(ctx context.Context, binDir, dir, context string) (c *Cluster,
 }
 
 // fakeNode is a node kwok manages: a large amd64 Linux machine in zone.
-func fakeNode(zone string) *corev1.Node {
-	name := "kwok-" + zone
+func fakeNode(zone, name string) *corev1.Node {
 	capacity := corev1.ResourceList{
 		corev1.ResourceCPU:    resource.MustParse("32"),
 		corev1.ResourceMemory: resource.MustParse("128Gi"),

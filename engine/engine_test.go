@@ -60,8 +60,8 @@ func localProgram(charts *ChartServer) pulumi.RunFunc {
 	}
 }
 
-// The configuration the test sets on the committed local stack. Nothing
-// else differs from Pulumi.local.yaml.
+// The configuration the test sets on the committed local stack, with
+// prod's sizing (prodSizing). Nothing else differs from Pulumi.local.yaml.
 func localConfig(charts *ChartServer) []struct {
 	key, value string
 	secret     bool
@@ -91,9 +91,10 @@ var switchedOff = []struct{ key, value, reason string }{
 }
 
 // TestLocalStackThroughTheEngine runs the committed local stack through the
-// real Pulumi engine and Kubernetes provider against a real API server:
-// up with every chart at its previous release, the upgrade of every chart
-// with its CRDs (upgradeCharts), a preview that must be empty, one configuration change that must
+// real Pulumi engine and Kubernetes provider against a real API server, at
+// prod's sizing: up with every chart at its previous release, the upgrade of every chart
+// with its CRDs (upgradeCharts), a preview that must be empty, a roll of
+// every node (rollNodes), one configuration change that must
 // update only what it should, the example app stack on top, and a destroy
 // that must leave nothing of ours behind.
 func TestLocalStackThroughTheEngine(t *testing.T) {
@@ -115,6 +116,10 @@ func TestLocalStackThroughTheEngine(t *testing.T) {
 	require.NoError(t, err)
 	for _, c := range localConfig(charts) {
 		require.NoError(t, platform.Set(ctx, c.key, c.value, c.secret), c.key)
+	}
+	for _, c := range prodSizing() {
+		fmt.Printf("engine: prod's sizing: %s=%s\n", c.key, c.value)
+		require.NoError(t, platform.Set(ctx, c.key, c.value, false), c.key)
 	}
 	for _, s := range switchedOff {
 		fmt.Printf("engine: %s=%s: %s\n", s.key, s.value, s.reason)
@@ -145,6 +150,10 @@ func TestLocalStackThroughTheEngine(t *testing.T) {
 	preview, err := platform.Preview(ctx)
 	require.NoError(t, err)
 	assert.Empty(t, preview, "a preview right after up must report no change (a perpetual diff); the CLI's diff:\n%s", platform.Tail(80))
+
+	// 2b. every node replaced, zone by zone, as a managed node group
+	// update does, at prod's sizing.
+	rollNodes(ctx, t, cluster)
 
 	// 3. one configuration change updates exactly what it should.
 	updated := changeExcludedNamespaces(ctx, t, platform)

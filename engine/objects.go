@@ -13,8 +13,10 @@ import (
 )
 
 // ignoredResources churn on their own and are never the program's: events,
-// and the leases nodes and controllers renew.
+// the leases nodes and controllers renew, and the nodes, which the node
+// roll replaces (RollZone).
 var ignoredResources = map[string]bool{
+	"nodes":                      true,
 	"events":                     true,
 	"events.events.k8s.io":       true,
 	"leases.coordination.k8s.io": true,

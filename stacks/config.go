@@ -65,9 +65,21 @@ type Config struct {
 	// Protect marks stateful and costly resources with Pulumi's protect
 	// option. It is on in prod and cannot be configured.
 	Protect bool
+	// HighAvailability (`platform:highAvailability`) gives the platform's
+	// controllers that allow it two replicas, PodDisruptionBudgets and zone
+	// spread, and spreads Prometheus and Alertmanager over zones in local
+	// too (the cloud always spreads them). Default per environment
+	// (Defaults): on in staging and prod, where prod refuses false; in
+	// local it needs nodes labelled topology.kubernetes.io/zone, and with
+	// the prod replica counts it rehearses a node roll at prod's shape
+	// (docs/operations.md, "Node rolls").
+	HighAvailability bool
 	// Notices are what the defaults decided that a user should hear about
 	// (Run logs them as warnings), e.g. a layer waiting for its secret.
 	Notices []string
+
+	// highAvailability is `platform:highAvailability` as written (nil: unset).
+	highAvailability *bool
 
 	// missingSecrets are the commands that set the required secrets Load
 	// found unset (ValidationError lists them).
@@ -199,6 +211,7 @@ func loadAll(r *reader, c *Config) {
 	r.object("viewerRoleArns", &c.Cluster.ViewerRoleARNs, "must be a list of IAM role ARNs")
 	r.object("nodes", &c.Cluster.Nodes, "must be an object with instanceTypes, capacityType, minSize, desiredSize, maxSize, diskSizeGiB, maxUnavailable, labels, taints")
 	r.str("domain", &c.Domain)
+	parseInto(r, "highAvailability", &c.highAvailability, parseBoolPtr, "must be true or false")
 	r.str("kubeconfigContext", &c.Local.KubeconfigContext)
 	r.str("kubeconfigPath", &c.Local.KubeconfigPath)
 	reportMovedKeys(r)

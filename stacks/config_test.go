@@ -161,6 +161,10 @@ func TestLoadRejectsBadConfig(t *testing.T) {
 			"platform:monitoring.enabled", "false", "prod always runs monitoring"},
 		{"logging off in prod", with(validProd(), map[string]string{"platform:logging.enabled": "false"}),
 			"platform:logging.enabled", "false", "prod always ships its logs"},
+		{"not highly available in prod", with(validProd(), map[string]string{"platform:highAvailability": "false"}),
+			"platform:highAvailability", "false", "prod always runs its controllers highly available"},
+		{"high availability not a bool", with(dev, map[string]string{"platform:highAvailability": "always"}),
+			"platform:highAvailability", `"always"`, "must be true or false"},
 		{"node min above max", with(validProd(), map[string]string{"platform:nodes": `{"minSize":4,"desiredSize":4,"maxSize":3}`}),
 			"platform:nodes.minSize", "4", "must not exceed maxSize (3)"},
 		{"desired outside bounds", with(validProd(), map[string]string{"platform:nodes": `{"minSize":1,"desiredSize":9,"maxSize":3}`}),
@@ -265,6 +269,24 @@ func TestDefaultsPerEnvironment(t *testing.T) {
 	assert.Equal(t, "platform-prod", prod.Cluster.Name)
 	assert.Equal(t, "prod", prod.Tags["Environment"])
 	assert.Len(t, prod.Network.PrivateSubnetCIDRs, 3)
+	assert.True(t, prod.HighAvailability, "prod's controllers are highly available")
+	assert.True(t, staging.HighAvailability, "staging has prod's shape")
+	assert.False(t, dev.HighAvailability, "dev stays cheap")
+}
+
+// A local cluster gets prod's shape only when it asks for it: zone spread
+// needs nodes labelled with their zone, which a laptop's kind cluster has
+// not.
+func TestLocalHighAvailabilityIsOptIn(t *testing.T) {
+	local := MapSource{"platform:environment": "local", "platform:kubeconfigContext": "kind-platform"}
+	cfg, err := Load(with(local, nil))
+	require.NoError(t, err)
+	assert.False(t, cfg.HighAvailability)
+	assert.False(t, MonitoringArgs(cfg).ZoneSpread, "no zone spread on a cluster whose nodes may carry no zone")
+	cfg, err = Load(with(local, map[string]string{"platform:highAvailability": "true"}))
+	require.NoError(t, err)
+	assert.True(t, cfg.HighAvailability)
+	assert.True(t, MonitoringArgs(cfg).ZoneSpread)
 }
 
 func TestUserValuesWinOverDefaults(t *testing.T) {

@@ -34,6 +34,9 @@ type EnvironmentDefaults struct {
 	ExpectedActiveSeries int
 	Retention            string
 	StorageClass         string
+	// HighAvailability: controllers with two replicas, PodDisruptionBudgets
+	// and zone spread (Config.HighAvailability).
+	HighAvailability bool
 	// Routing: gateway proxies, NLB access-log retention (days), TLS mode,
 	// external-dns policy and the port controllers reach the API server on.
 	ProxyReplicas          int
@@ -62,6 +65,8 @@ var Defaults = map[Environment]EnvironmentDefaults{
 		ExternalDNSPolicy: routing.DNSPolicySync, APIServerPort: namespace.APIServerPort,
 	},
 	Staging: {
+		// Staging has prod's shape, so it gets prod's controller HA too.
+		HighAvailability:        true,
 		NatGateways:             NatPerAZ,
 		FlowLogRetentionDays:    30,
 		ClusterLogRetentionDays: 30,
@@ -77,6 +82,7 @@ var Defaults = map[Environment]EnvironmentDefaults{
 		ExternalDNSPolicy: routing.DNSPolicySync, APIServerPort: namespace.APIServerPort,
 	},
 	Prod: {
+		HighAvailability:     true,
 		NatGateways:          NatPerAZ,
 		FlowLogRetentionDays: 90,
 		// Control-plane logs include the audit log: keep a year.
@@ -115,6 +121,7 @@ const DefaultVpcCIDR = "10.0.0.0/16"
 // value that was set, so validation sees exactly what the user wrote.
 func applyDefaults(c *Config) {
 	c.Protect = c.Environment == Prod
+	c.HighAvailability = valueOr(c.highAvailability, Defaults[c.Environment].HighAvailability)
 	defaultMonitoring(c)
 	defaultRouting(c)
 	defaultLogging(c)

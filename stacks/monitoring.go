@@ -219,10 +219,12 @@ func MonitoringArgs(cfg *Config) *monitoring.Args {
 		cluster = cfg.Local.KubeconfigContext
 	}
 	args := &monitoring.Args{
-		ClusterName:  cluster,
-		Environment:  string(cfg.Environment),
-		EKS:          cfg.Environment != Local,
-		ZoneSpread:   cfg.Environment != Local,
+		ClusterName: cluster,
+		Environment: string(cfg.Environment),
+		EKS:         cfg.Environment != Local,
+		// EKS nodes always carry their zone; a local cluster's only when
+		// it asks for highAvailability.
+		ZoneSpread:   cfg.Environment != Local || cfg.HighAvailability,
 		StorageClass: m.StorageClass,
 		// prod keeps its TSDB through a mistaken delete (docs/operations.md).
 		RetainVolumes: cfg.Protect,

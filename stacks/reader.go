@@ -113,6 +113,12 @@ func (r *reader) boolean(name string, dst *bool) {
 	parseInto(r, name, dst, strconv.ParseBool, "must be true or false")
 }
 
+// parseBoolPtr parses a boolean a default may fill (nil: unset).
+func parseBoolPtr(v string) (*bool, error) {
+	b, err := strconv.ParseBool(v)
+	return &b, err
+}
+
 // parseInto sets *dst to the key's value parsed, when the key is set; a
 // value that does not parse is a problem saying what is allowed.
 func parseInto[T any](r *reader, name string, dst *T, parse func(string) (T, error), allowed string) {

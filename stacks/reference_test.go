@@ -164,6 +164,7 @@ func foundationTable() string {
 		{code("nodes.diskSizeGiB"), same(strconv.Itoa(cluster.DefaultDiskSizeGiB)), "encrypted gp3 root volume"},
 		{code("nodes.maxUnavailable"), same(strconv.Itoa(cluster.DefaultMaxUnavailable)), "per node group during updates"},
 		{"`nodes.labels` / `nodes.taints`", same("-"), "taints: `{key, value, effect}`, effect `PreferNoSchedule` only: these are the only nodes, and `NoSchedule` or `NoExecute` would keep CoreDNS and the EBS CSI controller off them"},
+		{code("highAvailability"), func(c column) string { return code(strconv.FormatBool(c.d.HighAvailability)) }, "controllers with two replicas, PodDisruptionBudgets and zone spread; prod refuses `false`; `local` defaults to `false` and may turn it on on nodes labelled with their zone (docs/operations.md, \"Node rolls\")"},
 		{code("domain"), same("-"), "the environment's DNS domain, for routing"},
 		{code("tags"), same("-"), "added to every AWS resource, beside `Project`, `Environment`, `ManagedBy`"},
 		{code("kubeconfigContext"), same(""), "`local` only, required"},

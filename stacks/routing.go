@@ -191,9 +191,8 @@ func deployRouting(ctx *pulumi.Context, cfg *Config, p *Platform) error {
 			CertificateARN: rc.ACMCertificateARN,
 			CertManager:    rc.CertManager,
 		},
-		ProxyReplicas: rc.ProxyReplicas,
-		// Staging has prod's shape, so it gets prod's controller HA too.
-		HighAvailability: cfg.Environment == Prod || cfg.Environment == Staging,
+		ProxyReplicas:    rc.ProxyReplicas,
+		HighAvailability: cfg.HighAvailability,
 		APIServer:        cfg.APIServer(),
 	}
 	if cfg.Environment == Dev {

@@ -70,6 +70,9 @@ func validate(c *Config) []string {
 		if c.Logging.key.Enabled != nil && !c.Logging.Enabled {
 			p.add(loggingField("enabled"), false, "prod always ships its logs to LogScale")
 		}
+		if !c.HighAvailability {
+			p.add(Key("highAvailability"), false, "prod always runs its controllers highly available (two replicas, PodDisruptionBudgets, zone spread), so a node roll or a zone loss keeps them up")
+		}
 	}
 	if c.Environment == Local {
 		if c.Local.KubeconfigContext == "" {

@@ -69,28 +69,6 @@ func labelsOf(v any) map[string]string {
 	return out
 }
 
-// operatorPodLabels are the labels the Prometheus Operator (v0.93, the
-// chart's appVersion) puts on the pods of a Prometheus or Alertmanager
-// (prometheus-operator pkg/prometheus/server/statefulset.go and
-// pkg/alertmanager/statefulset.go), plus spec.podMetadata.labels.
-func operatorPodLabels(kind, name string, spec map[string]any) map[string]string {
-	app := strings.ToLower(kind)
-	l := map[string]string{
-		"app.kubernetes.io/name":       app,
-		"app.kubernetes.io/instance":   name,
-		"app.kubernetes.io/managed-by": "prometheus-operator",
-		app:                            name,
-	}
-	if kind == "Prometheus" {
-		l["operator.prometheus.io/name"] = name
-		l["operator.prometheus.io/shard"] = "0"
-	}
-	for k, v := range labelsOf(dig(spec, "podMetadata", "labels")) {
-		l[k] = v
-	}
-	return l
-}
-
 // podsOf lists the pod templates of a stack's rendered releases.
 func podsOf(s renderedStack) []pod {
 	var out []pod
@@ -117,7 +95,7 @@ func podsOf(s renderedStack) []pod {
 				if n, ok := num(spec["replicas"]); ok {
 					p.Replicas = n
 				}
-				p.Labels = operatorPodLabels(o.Kind(), o.Name(), spec)
+				p.Labels = render.OperatorPodLabels(o.Kind(), o.Name(), labelsOf(dig(spec, "podMetadata", "labels")))
 				p.Spec = spec
 				out = append(out, p)
 				continue
@@ -262,7 +240,7 @@ func TestMonitoringReplicasAndVolumesPerEnvironment(t *testing.T) {
 			if m.StorageClass != "" {
 				assert.Equal(t, m.StorageClass, str(dig(storage, "storageClassName")), "stack %s: %s storage class", s.Name, o.ID())
 			}
-			labels := operatorPodLabels(kind, o.Name(), spec)
+			labels := render.OperatorPodLabels(kind, o.Name(), labelsOf(dig(spec, "podMetadata", "labels")))
 			covered := false
 			for _, p := range pdbs {
 				if selects(obj(dig(p.Object, "spec", "selector")), labels) {
