@@ -2,6 +2,7 @@ package logging
 
 import (
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"slices"
@@ -109,8 +110,9 @@ type Args struct {
 	MemoryLimitMiB int
 	// MemoryRequestMiB is the memory request. Default half the limit.
 	MemoryRequestMiB int
-	// CPURequestMilli is the CPU request. Default [DefaultFluentBitCPUMilli]
-	// or [DefaultFluentdCPUMilli].
+	// CPURequestMilli is the CPU request. Default for Fluent Bit
+	// [CPUMilliFor] the log rate (at least [DefaultFluentBitCPUMilli]), for
+	// Fluentd [DefaultFluentdCPUMilli].
 	CPURequestMilli int
 	// ExcludeNamespaces are namespaces whose logs are not shipped. Default none.
 	ExcludeNamespaces []string
@@ -148,7 +150,7 @@ func (a Args) withDefaults() Args {
 	}
 	contract.SetDefault(&out.MemoryRequestMiB, out.MemoryLimitMiB/2)
 	if out.CPURequestMilli == 0 {
-		out.CPURequestMilli = DefaultFluentBitCPUMilli
+		out.CPURequestMilli = CPUMilliFor(out.LogRateKiBPerSecond)
 		if out.Agent == Fluentd {
 			out.CPURequestMilli = DefaultFluentdCPUMilli
 		}
@@ -168,6 +170,20 @@ const (
 	SizingLineBytes    = agentspec.SizingLineBytes
 	BufferBytesPerLine = agentspec.BufferBytesPerLine
 )
+
+// CPUMicrosPerLine is Fluent Bit's CPU time per line of SizingLineBytes
+// (measured with the real agent; written in [agentspec]).
+const CPUMicrosPerLine = agentspec.CPUMicrosPerLine
+
+// CPUMilliFor is the Fluent Bit CPU request (millicores) that keeps up with
+// rateKiB of logs per second, lines of SizingLineBytes at CPUMicrosPerLine
+// each, and never below DefaultFluentBitCPUMilli. A request below it lets
+// a busy node's agent fall behind its files, and the kubelet deletes a
+// rotated file at its next rotation whether it was read or not.
+func CPUMilliFor(rateKiB int) int {
+	linesPerSecond := float64(rateKiB) * 1024 / SizingLineBytes
+	return max(DefaultFluentBitCPUMilli, int(math.Ceil(linesPerSecond*CPUMicrosPerLine/1000)))
+}
 
 // BufferMiBFor is the disk buffer that holds minutes of logs at rateKiB
 // KiB/s of log files, rounded up to a whole MiB.

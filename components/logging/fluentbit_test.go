@@ -249,3 +249,17 @@ func TestBufferMath(t *testing.T) {
 	assert.InDelta(t, 68, logging.MinutesBuffered(logging.BufferMiBFor(512, 68), 512), 0.05)
 	assert.GreaterOrEqual(t, logging.BufferBytesPerLine, logging.SizingLineBytes, "a buffered line is never smaller than its file line")
 }
+
+// The CPU request keeps up with the log rate at the cost of a line the
+// real agent was measured at (validation/logagent, scenario rotation,
+// fails when a line costs more than CPUMicrosPerLine).
+func TestCPURequestKeepsUpWithTheLogRate(t *testing.T) {
+	for _, rateKiB := range []int{1, 64, 128, 256, 512, 1024, 4096} {
+		milli := logging.CPUMilliFor(rateKiB)
+		linesPerSecond := float64(rateKiB) * 1024 / logging.SizingLineBytes
+		assert.GreaterOrEqual(t, float64(milli)*1000, linesPerSecond*logging.CPUMicrosPerLine,
+			"%d KiB/s is %.0f lines/s of %d bytes: %dm of CPU is less than %d µs each", rateKiB, linesPerSecond, logging.SizingLineBytes, milli, logging.CPUMicrosPerLine)
+		assert.Less(t, float64(milli-1)*1000, max(linesPerSecond*logging.CPUMicrosPerLine, logging.DefaultFluentBitCPUMilli*1000), "and not more than it needs")
+		assert.GreaterOrEqual(t, milli, logging.DefaultFluentBitCPUMilli)
+	}
+}

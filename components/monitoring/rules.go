@@ -200,6 +200,18 @@ sum by (namespace) (rate(envoy_http_downstream_rq_total{%s}[%s]))`, gw, w, gw, w
 		r.alert("LogOutputErrors", Warning, "15m", byOutput+"(rate(fluentbit_output_errors_total{"+ln+"}[5m])) > 0",
 			"Log output {{ $labels.name }} on {{ $labels.pod }} keeps failing",
 			"The log agent's output {{ $labels.name }} gives up chunks it cannot send (records it cannot format or a request refused for good); their records are dropped. The agent's log says why."),
+		// A request LogScale refuses for good (413 above its request size
+		// limit, 400) is answered "retry" too, and with no retry limit its
+		// chunk is retried for ever while the others are delivered; the
+		// lines in it never arrive, and no error or drop is counted
+		// (src/flb_engine.c, v5.0.9). Retries for half an hour while
+		// records still flow is that; an outage delivers nothing
+		// (LogOutputStalled) and its catch-up retries for minutes.
+		r.alert("LogChunkStuck", Critical, "30m",
+			byOutput+"(increase(fluentbit_output_retries_total{"+ln+"}[15m])) > 0\nand\n"+
+				byOutput+"(increase(fluentbit_output_proc_records_total{"+ln+"}[15m])) > 0",
+			"Log output {{ $labels.name }} on {{ $labels.pod }} retries a chunk LogScale refuses",
+			"For 30 minutes the log agent's output {{ $labels.name }} has delivered records and retried others: LogScale refuses some requests for good (the agent's log has the HTTP status, e.g. 413 for a request above its size limit), or has throttled it for half an hour. A refused chunk is retried for ever and its lines never arrive until the buffer drops them. Find the status in the agent's log; restarting the agent does not help."),
 		r.alert("LogOutputRetriesSustained", Info, "30m", byOutput+"(rate(fluentbit_output_retries_total{"+ln+"}[5m])) > 0",
 			"Log output {{ $labels.name }} on {{ $labels.pod }} is retrying",
 			"The log agent has retried deliveries for 30 minutes: the destination is slow or throttling (HTTP 503 backlog)."),

@@ -82,6 +82,11 @@ type Agent struct {
 	Env                  []string
 	// MetricsAddr is the HTTP server's host:port.
 	MetricsAddr string
+	// CPUShare, when above 0, gives the agent that share of one CPU, as a
+	// CPU limit does (the kernel's CFS quota: a share of every 100 ms
+	// period, then throttled): here the process is stopped (SIGSTOP) for
+	// the rest of each 100 ms and continued (SIGCONT).
+	CPUShare float64
 
 	mu      sync.Mutex
 	cmd     *exec.Cmd
@@ -93,6 +98,43 @@ type Agent struct {
 	// files Fluent Bit maps.
 	peakAnonKiB int64
 	starts      int
+	// cpuTicks is the CPU time (user and system, clock ticks) of the
+	// runs that ended, runTicks that of the one running, as last sampled.
+	cpuTicks, runTicks int64
+}
+
+// clockTicks is USER_HZ, the unit of /proc/<pid>/stat's times: 100 on
+// Linux on every architecture the agent runs on.
+const clockTicks = 100
+
+// CPUSeconds is the CPU time the agent used over all its runs so far
+// (every thread: /proc/<pid>/stat counts the whole process), sampled every
+// 200 ms while it runs.
+func (a *Agent) CPUSeconds() float64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return float64(a.cpuTicks+a.runTicks) / clockTicks
+}
+
+// readCPUTicks reads utime + stime of a process, in clock ticks.
+func readCPUTicks(pid int) (int64, bool) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, false
+	}
+	// The command name, field 2, is in parentheses and may hold spaces.
+	rest := string(b)
+	if i := strings.LastIndexByte(rest, ')'); i >= 0 {
+		rest = rest[i+1:]
+	}
+	f := strings.Fields(rest)
+	// f[0] is field 3 (state): utime and stime are fields 14 and 15.
+	if len(f) < 13 {
+		return 0, false
+	}
+	u, err1 := strconv.ParseInt(f[11], 10, 64)
+	s, err2 := strconv.ParseInt(f[12], 10, 64)
+	return u + s, err1 == nil && err2 == nil
 }
 
 // Start runs the agent and waits until its HTTP server answers.
@@ -112,6 +154,8 @@ func (a *Agent) Start() error {
 	exited := make(chan struct{})
 	a.mu.Lock()
 	a.cmd, a.exited, a.exitErr = cmd, exited, nil
+	a.cpuTicks += a.runTicks
+	a.runTicks = 0
 	a.starts++
 	a.mu.Unlock()
 	go func() {
@@ -123,6 +167,9 @@ func (a *Agent) Start() error {
 		close(exited)
 	}()
 	go a.sampleRSS(cmd.Process.Pid, exited)
+	if a.CPUShare > 0 && a.CPUShare < 1 {
+		go throttle(cmd.Process, a.CPUShare, exited)
+	}
 
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
@@ -145,6 +192,27 @@ func (a *Agent) Start() error {
 	return fmt.Errorf("fluent-bit's HTTP server on %s did not answer within 30 s; its log %s ends:\n%s", a.MetricsAddr, a.LogPath, tail(a.LogPath, 20))
 }
 
+// throttle runs p for share of every 100 ms and stops it for the rest,
+// until exited closes.
+func throttle(p *os.Process, share float64, exited chan struct{}) {
+	const period = 100 * time.Millisecond
+	on := time.Duration(float64(period) * share)
+	for {
+		select {
+		case <-exited:
+			return
+		case <-time.After(on):
+		}
+		_ = p.Signal(syscall.SIGSTOP)
+		select {
+		case <-exited:
+			return
+		case <-time.After(period - on):
+		}
+		_ = p.Signal(syscall.SIGCONT)
+	}
+}
+
 // sampleRSS keeps the highest resident set size of the process: VmHWM,
 // which the kernel tracks exactly, read until the process ends.
 func (a *Agent) sampleRSS(pid int, exited chan struct{}) {
@@ -153,7 +221,11 @@ func (a *Agent) sampleRSS(pid int, exited chan struct{}) {
 	for {
 		hwm, ok := readStatusKiB(pid, "VmHWM:")
 		anon, ok2 := readStatusKiB(pid, "RssAnon:")
+		ticks, ok3 := readCPUTicks(pid)
 		a.mu.Lock()
+		if ok3 {
+			a.runTicks = max(a.runTicks, ticks)
+		}
 		if ok {
 			a.peakKiB = max(a.peakKiB, hwm)
 		}

@@ -88,6 +88,9 @@ var nonAgentMetrics = map[string]bool{
 var (
 	summaryMu sync.Mutex
 	summaries = map[string]string{}
+	// largestRequest is the largest decompressed request of any scenario.
+	largestRequest int
+	measures       []string
 )
 
 func TestMain(m *testing.M) {
@@ -100,6 +103,10 @@ func TestMain(m *testing.M) {
 	sort.Strings(names)
 	for _, n := range names {
 		fmt.Println(summaries[n])
+	}
+	sort.Strings(measures)
+	for _, m := range measures {
+		fmt.Println(m)
 	}
 	os.Exit(code)
 }
@@ -176,9 +183,13 @@ func TestLogAgent(t *testing.T) {
 		}
 	}
 
-	// The burst needs the CPU to itself; the others mostly wait.
+	// The burst needs the CPU to itself; the others mostly wait, the two
+	// rotations aside, which take about half a core each (the one that
+	// measures is held to the share its request gives it).
 	t.Run("burst", func(t *testing.T) { h.burst(t, pick("dev", anyStack)) })
 	t.Run("scenarios", func(t *testing.T) {
+		t.Run("rotation", func(t *testing.T) { t.Parallel(); h.rotation(t, pick("prod", anyStack), false) })
+		t.Run("rotation-outage", func(t *testing.T) { t.Parallel(); h.rotation(t, pick("prod", anyStack), true) })
 		for _, s := range stacks {
 			t.Run("steady-"+s.Name, func(t *testing.T) { t.Parallel(); h.steady(t, s) })
 		}
@@ -186,7 +197,11 @@ func TestLogAgent(t *testing.T) {
 		t.Run("outage", func(t *testing.T) { t.Parallel(); h.outage(t, pick("prod", anyStack), false) })
 		t.Run("restart", func(t *testing.T) { t.Parallel(); h.outage(t, pick("staging", anyStack), true) })
 		t.Run("overflow", func(t *testing.T) { t.Parallel(); h.overflow(t, smallest) })
+		t.Run("partial-rejection", func(t *testing.T) { t.Parallel(); h.partialRejection(t, pick("dev", anyStack)) })
+		t.Run("too-large", func(t *testing.T) { t.Parallel(); h.tooLarge(t, pick("local", anyStack)) })
+		t.Run("kill", func(t *testing.T) { t.Parallel(); h.kill(t, pick("staging", anyStack)) })
 	})
+	maxRequest(t, largestRequest)
 	t.Logf("log-agent test took %s", time.Since(started).Round(time.Second))
 }
 
@@ -357,6 +372,12 @@ func (h *harness) newRun(t *testing.T, name string, s Stack) *run {
 		}
 	})
 	return r
+}
+
+// newPodRun is a run named name with one pod, loggen-<name> in the apps
+// namespace, and its labels.
+func (h *harness) newPodRun(t *testing.T, name string, s Stack) (*run, ContainerLog, map[string]string) {
+	return h.newRun(t, name, s), ContainerLog{Pod: "loggen-" + name, Namespace: appNS, Container: "app"}, podLabels(name)
 }
 
 // clusterField is the value the modify filter adds as `cluster`.
@@ -541,11 +562,12 @@ func (r *run) result(w *Writer, catchup time.Duration) (written, unique, lost, d
 	lost = written - unique
 	line := fmt.Sprintf("logs: scenario=%s written=%d received=%d lost=%d duplicates=%d catchup_s=%d peak_rss_mib=%d",
 		r.name, written, unique, lost, dups, int(math.Ceil(catchup.Seconds())), int(math.Ceil(r.agent.PeakRSSMiB())))
+	st := r.rcv.Stats()
 	summaryMu.Lock()
 	summaries[r.name] = line
+	largestRequest = max(largestRequest, st.MaxBodyBytes)
 	summaryMu.Unlock()
 	r.t.Log(line)
-	st := r.rcv.Stats()
 	assert.Empty(r.t, st.ProtocolErrors, "the receiver refused requests")
 	assert.Equal(r.t, st.Requests, st.Gzipped, "every request is gzip-compressed (compress gzip)")
 	for p := range st.Paths {
@@ -762,9 +784,7 @@ func (h *harness) outage(t *testing.T, s Stack, restart bool) {
 	if restart {
 		name = "restart"
 	}
-	r := h.newRun(t, name, s)
-	c := ContainerLog{Pod: "loggen-" + name, Namespace: appNS, Container: "app"}
-	labels := podLabels(name)
+	r, c, labels := h.newPodRun(t, name, s)
 	w := r.writer(c, labels, nil)
 	r.start()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -928,6 +948,12 @@ func (h *harness) overflow(t *testing.T, s Stack) {
 	r.alerts(exps)
 }
 
+// logMeasure logs a measurement and keeps it for the summary TestMain
+// prints: the figures docs/logging.md quotes.
 func logMeasure(t *testing.T, format string, args ...any) {
-	t.Logf("logs: measured "+format, args...)
+	line := fmt.Sprintf("logs: measured "+format, args...)
+	t.Log(line)
+	summaryMu.Lock()
+	measures = append(measures, line)
+	summaryMu.Unlock()
 }

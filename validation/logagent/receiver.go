@@ -64,6 +64,60 @@ type Receiver struct {
 	maxReply  int
 	protoErrs []string
 	lastDocAt time.Time
+	// rejectEvery > 0: every rejectEvery-th document (counted over all
+	// requests) is refused inside a successful reply, with the statuses of
+	// rejectStatuses in turn; rejected records them.
+	rejectEvery    int
+	rejectStatuses []int
+	rejectCount    int64
+	rejected       map[string]map[int64]bool
+	// maxBody > 0: a request whose body, decompressed, is larger is
+	// refused with 413; tooLarge counts them.
+	maxBody  int
+	tooLarge int64
+	// maxSeenBody is the largest decompressed body of any request.
+	maxSeenBody int
+}
+
+// RejectItems makes the receiver answer every request that has documents
+// as Elasticsearch answers a partial failure: HTTP 200, "errors": true, and
+// every n-th document's item refused with one of statuses in turn (429 is
+// Elasticsearch's "too many requests", 503 "unavailable"); the others are
+// taken. A refused document is not recorded as received.
+func (r *Receiver) RejectItems(n int, statuses ...int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.rejectEvery, r.rejectStatuses = n, statuses
+}
+
+// RefuseAbove makes the receiver answer 413 (payload too large) to every
+// request whose body, decompressed, is larger than n bytes, as LogScale
+// does above its request size limit.
+func (r *Receiver) RefuseAbove(n int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.maxBody = n
+}
+
+// Rejected reports whether document seq of stream src was ever refused.
+func (r *Receiver) Rejected(src string, seq int64) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.rejected[src][seq]
+}
+
+// RejectedCount is how many distinct documents of src were refused and
+// never taken.
+func (r *Receiver) RejectedCount(src string) int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var n int64
+	for seq := range r.rejected[src] {
+		if r.seen[src][seq] == 0 {
+			n++
+		}
+	}
+	return n
 }
 
 // NewReceiver listens on a free port of 127.0.0.1 and serves.
@@ -209,7 +263,35 @@ func (r *Receiver) handle(w http.ResponseWriter, req *http.Request) {
 	if gz {
 		r.gzipped++
 	}
-	for _, d := range docs {
+	r.maxSeenBody = max(r.maxSeenBody, len(raw))
+	if r.maxBody > 0 && len(raw) > r.maxBody {
+		r.tooLarge++
+		r.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusRequestEntityTooLarge)
+		_, _ = fmt.Fprintf(w, `{"error":{"type":"request_too_large","reason":"request of %d bytes above %d"},"status":413}`, len(raw), r.maxBody)
+		return
+	}
+	var statuses []int
+	if r.rejectEvery > 0 {
+		statuses = make([]int, len(docs))
+	}
+	for i, d := range docs {
+		if statuses != nil {
+			statuses[i] = http.StatusCreated
+			r.rejectCount++
+			if r.rejectCount%int64(r.rejectEvery) == 0 {
+				statuses[i] = r.rejectStatuses[int(r.rejectCount/int64(r.rejectEvery))%len(r.rejectStatuses)]
+				if r.rejected == nil {
+					r.rejected = map[string]map[int64]bool{}
+				}
+				if r.rejected[d.Src] == nil {
+					r.rejected[d.Src] = map[int64]bool{}
+				}
+				r.rejected[d.Src][d.Seq] = true
+				continue
+			}
+		}
 		m := r.seen[d.Src]
 		if m == nil {
 			m = map[int64]int{}
@@ -224,7 +306,7 @@ func (r *Receiver) handle(w http.ResponseWriter, req *http.Request) {
 	r.lastDocAt = time.Now()
 	r.mu.Unlock()
 
-	reply := bulkReply(actions, r.Index, itemBytes)
+	reply := bulkReply(actions, r.Index, itemBytes, statuses)
 	r.mu.Lock()
 	r.maxReply = max(r.maxReply, len(reply))
 	r.mu.Unlock()
@@ -331,17 +413,27 @@ func docOf(src map[string]any) (Doc, error) {
 	return d, nil
 }
 
-// bulkReply is Elasticsearch's answer to a bulk request whose documents were
-// all created: one item per document, in order, each padded to about
-// itemBytes.
-func bulkReply(actions []string, index string, itemBytes int) []byte {
+// bulkReply is Elasticsearch's answer to a bulk request: one item per
+// document, in order, each created (padded to about itemBytes) unless
+// statuses gives it another status, which makes it a refused item and the
+// reply's "errors" true.
+func bulkReply(actions []string, index string, itemBytes int, statuses []int) []byte {
 	var b bytes.Buffer
-	b.WriteString(`{"took":3,"errors":false,"items":[`)
+	failed := false
+	for _, s := range statuses {
+		failed = failed || s != http.StatusCreated
+	}
+	fmt.Fprintf(&b, `{"took":3,"errors":%t,"items":[`, failed)
 	for i, verb := range actions {
 		if i > 0 {
 			b.WriteByte(',')
 		}
 		start := b.Len()
+		if statuses != nil && statuses[i] != http.StatusCreated {
+			// Elasticsearch's item for a refused document.
+			fmt.Fprintf(&b, `{%q:{"_index":%q,"_id":"id-%d","status":%d,"error":{"type":"es_rejected_execution_exception","reason":"rejected by the receiver"}}}`, verb, index, i, statuses[i])
+			continue
+		}
 		fmt.Fprintf(&b, `{%q:{"_index":%q,"_id":"id-%d","_version":1,"result":"created","_shards":{"total":2,"successful":1,"failed":0},"_seq_no":%d,"_primary_term":1,"status":201`, verb, index, i, i)
 		if pad := itemBytes - (b.Len() - start) - len(`,"pad":""}}`); pad > 0 {
 			b.WriteString(`,"pad":"`)
@@ -357,10 +449,14 @@ func bulkReply(actions []string, index string, itemBytes int) []byte {
 // Stats is what the receiver saw so far.
 type Stats struct {
 	Requests, Docs, Gzipped int64
-	Paths                   map[string]int64
-	MaxReplyBytes           int
-	ProtocolErrors          []string
-	LastDocAt               time.Time
+	// TooLarge counts the requests refused with 413; MaxBodyBytes is the
+	// largest decompressed body of any request.
+	TooLarge       int64
+	MaxBodyBytes   int
+	Paths          map[string]int64
+	MaxReplyBytes  int
+	ProtocolErrors []string
+	LastDocAt      time.Time
 }
 
 // Stats returns a copy of the counters.
@@ -372,7 +468,8 @@ func (r *Receiver) Stats() Stats {
 		paths[k] = v
 	}
 	return Stats{Requests: r.requests, Docs: r.docs, Gzipped: r.gzipped, Paths: paths, MaxReplyBytes: r.maxReply,
-		ProtocolErrors: append([]string(nil), r.protoErrs...), LastDocAt: r.lastDocAt}
+		ProtocolErrors: append([]string(nil), r.protoErrs...), LastDocAt: r.lastDocAt,
+		TooLarge: r.tooLarge, MaxBodyBytes: r.maxSeenBody}
 }
 
 // Count returns, for stream src, how many distinct sequence numbers arrived
