@@ -104,9 +104,11 @@ type TailInput struct {
 	RefreshInterval int `json:"refresh_interval"`
 	// RotateWait (seconds) a rotated file is still read before it is
 	// closed, read to its end or not (flb_tail_file_purge; upstream
-	// fluent/fluent-bit#10414). The default 5 lost lines of busy
-	// containers; the kubelet deletes a rotated file at its next rotation
-	// (it compresses it), which bounds what a longer wait can save.
+	// fluent/fluent-bit#10414). The default 5 drops what an agent more
+	// than 5 s behind has not read; the kubelet deletes a rotated file at
+	// its next rotation (it compresses it), which bounds what a longer
+	// wait can save. What keeps the agent from falling behind is its CPU
+	// request (CPUMilliFor; docs/logging.md, "A busy node").
 	RotateWait int `json:"rotate_wait"`
 	// ReadFromHead: a file found at start without an offset in DB (a
 	// rotation while the agent was down, a node's first start) is read
@@ -115,8 +117,8 @@ type TailInput struct {
 	// from their start (read_newly_discovered_files_from_head).
 	ReadFromHead bool `json:"read_from_head"`
 	// BufferChunkSize and BufferMaxSize: each read of a file takes up to
-	// this much (default 32k): fewer, larger reads keep up with a busy
-	// container. A line longer than BufferMaxSize is skipped
+	// this much (default 32k): fewer reads of a busy container's file,
+	// at most 128k of memory per file. A line longer than BufferMaxSize is skipped
 	// (SkipLongLines); the runtime splits lines at 16 KiB.
 	BufferChunkSize string `json:"buffer_chunk_size"`
 	BufferMaxSize   string `json:"buffer_max_size"`
