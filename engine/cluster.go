@@ -25,6 +25,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
+	"github.com/cnplatform/platform/components/podvalues"
 	"github.com/cnplatform/platform/validation/controlplane"
 )
 
@@ -131,10 +132,10 @@ func fakeNode(zone, name string) *corev1.Node {
 		ObjectMeta: metav1.ObjectMeta{
 			Name: name,
 			Labels: map[string]string{
-				"kubernetes.io/hostname":        name,
+				podvalues.HostnameKey:           name,
 				"kubernetes.io/os":              "linux",
 				"kubernetes.io/arch":            "amd64",
-				"topology.kubernetes.io/zone":   zone,
+				podvalues.ZoneKey:               zone,
 				"topology.kubernetes.io/region": "engine-test",
 				"type":                          "kwok",
 			},
@@ -169,10 +170,8 @@ func (c *Cluster) notReady(ctx context.Context) string {
 	}
 	ready := 0
 	for _, n := range nodes.Items {
-		for _, cond := range n.Status.Conditions {
-			if cond.Type == corev1.NodeReady && cond.Status == corev1.ConditionTrue {
-				ready++
-			}
+		if nodeReady(n) {
+			ready++
 		}
 	}
 	if ready != len(Zones) {

@@ -15,10 +15,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
-)
 
-// ZoneKey is the node label a zone spread keys on.
-const ZoneKey = "topology.kubernetes.io/zone"
+	"github.com/cnplatform/platform/components/podvalues"
+)
 
 // Roll is how a node roll behaves, scaled from a managed node group
 // update (docs.aws.amazon.com/eks/latest/userguide/managed-node-update-behavior.html):
@@ -63,7 +62,7 @@ func (e *BlockedEviction) Error() string {
 // again: the surge node is reused.
 func (c *Cluster) RollZone(ctx context.Context, zone, name string, r Roll) (RollStats, error) {
 	var st RollStats
-	old, err := c.nodesIn(ctx, zone, func(n corev1.Node) bool { return n.Name != name })
+	old, err := c.nodesIn(ctx, zone, name)
 	if err != nil {
 		return st, err
 	}
@@ -211,15 +210,15 @@ func (c *Cluster) podsOn(ctx context.Context, node string) ([]corev1.Pod, error)
 	return pods.Items, nil
 }
 
-// nodesIn lists the schedulable nodes of zone that keep says to.
-func (c *Cluster) nodesIn(ctx context.Context, zone string, keep func(corev1.Node) bool) ([]corev1.Node, error) {
-	nodes, err := c.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: ZoneKey + "=" + zone})
+// nodesIn lists the nodes of zone but except (the surge node).
+func (c *Cluster) nodesIn(ctx context.Context, zone, except string) ([]corev1.Node, error) {
+	nodes, err := c.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: podvalues.ZoneKey + "=" + zone})
 	if err != nil {
 		return nil, err
 	}
 	var out []corev1.Node
 	for _, n := range nodes.Items {
-		if keep(n) {
+		if n.Name != except {
 			out = append(out, n)
 		}
 	}
@@ -229,17 +228,22 @@ func (c *Cluster) nodesIn(ctx context.Context, zone string, keep func(corev1.Nod
 func (c *Cluster) waitNodeReady(ctx context.Context, name string, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
-		n, err := c.Client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
-		if err == nil {
-			for _, cond := range n.Status.Conditions {
-				if cond.Type == corev1.NodeReady && cond.Status == corev1.ConditionTrue {
-					return nil
-				}
-			}
+		if n, err := c.Client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{}); err == nil && nodeReady(*n) {
+			return nil
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
 	return fmt.Errorf("node %s not Ready after %s (kwok)", name, timeout)
+}
+
+// nodeReady is the node's Ready condition (kwok sets it).
+func nodeReady(n corev1.Node) bool {
+	for _, cond := range n.Status.Conditions {
+		if cond.Type == corev1.NodeReady {
+			return cond.Status == corev1.ConditionTrue
+		}
+	}
+	return false
 }
 
 func daemonSetPod(p corev1.Pod) bool {

@@ -28,6 +28,7 @@ import (
 	"k8s.io/client-go/dynamic"
 
 	"github.com/cnplatform/platform/components/helmrelease/render"
+	"github.com/cnplatform/platform/components/podvalues"
 	"github.com/cnplatform/platform/components/routing"
 	"github.com/cnplatform/platform/stacks"
 )
@@ -48,9 +49,15 @@ func prodSizing() []struct{ key, value string } {
 }
 
 // nodeRoll scales the 15 minutes a managed node group update waits for a
-// refused eviction down to what pods kwok runs need: a replacement is
-// Ready within seconds here.
-var nodeRoll = Roll{EvictionLimit: 30 * time.Second, RetryEvery: 500 * time.Millisecond}
+// refused eviction down to 3 minutes: a replacement is Ready within seconds
+// here, but the disruption controller counts an evicted pod as disrupted
+// until it sees it deleted, or for 2 minutes (kubernetes
+// pkg/controller/disruption/disruption.go, DeletionTimeout), and kwok
+// deletes pods so fast that it can miss the deletion; a StatefulSet's
+// replacement, under the same name, then stays out of the budget's healthy
+// count for those 2 minutes (seen: an Alertmanager eviction refused for
+// 30 s in the next zone).
+var nodeRoll = Roll{EvictionLimit: 3 * time.Minute, RetryEvery: 500 * time.Millisecond}
 
 // blockerNamespace holds the budget that can never allow an eviction.
 const blockerNamespace = "engine-test-blocker"
@@ -319,13 +326,13 @@ func spreadProblems(ctx context.Context, c *Cluster) ([]string, error) {
 	}
 	zoneOf := map[string]string{}
 	for _, n := range nodes.Items {
-		zoneOf[n.Name] = n.Labels[ZoneKey]
+		zoneOf[n.Name] = n.Labels[podvalues.ZoneKey]
 	}
 	seen := map[string]bool{}
 	var out []string
 	for _, p := range pods.Items {
 		for _, tsc := range p.Spec.TopologySpreadConstraints {
-			if tsc.TopologyKey != ZoneKey {
+			if tsc.TopologyKey != podvalues.ZoneKey {
 				continue
 			}
 			sel, err := metav1.LabelSelectorAsSelector(tsc.LabelSelector)
@@ -374,7 +381,7 @@ func createBlocker(ctx context.Context, t *testing.T, c *Cluster, zone string) s
 	}, metav1.CreateOptions{})
 	require.NoError(t, err)
 	_, err = c.Client.AppsV1().Deployments(blockerNamespace).Create(ctx, standInDeployment("blocker", 1, lbl,
-		corev1.PodSpec{NodeSelector: map[string]string{ZoneKey: zone}}), metav1.CreateOptions{})
+		corev1.PodSpec{NodeSelector: map[string]string{podvalues.ZoneKey: zone}}), metav1.CreateOptions{})
 	require.NoError(t, err)
 	require.NoError(t, waitWorkloadsReady(ctx, c, time.Minute), "the blocker")
 	// The disruption controller must have counted the pod, or the budget
@@ -446,7 +453,7 @@ func standIns(ctx context.Context, t *testing.T, c *Cluster) func() {
 			sts := &appsv1.StatefulSet{
 				ObjectMeta: metav1.ObjectMeta{Name: kind.prefix + cr.GetName(), Namespace: cr.GetNamespace(), Labels: map[string]string{standInLabel: "prometheus-operator"}},
 				Spec: appsv1.StatefulSetSpec{
-					Replicas:            ptrTo(int32(replicas)),
+					Replicas:            podvalues.Ptr(int32(replicas)),
 					Selector:            &metav1.LabelSelector{MatchLabels: lbl},
 					PodManagementPolicy: appsv1.ParallelPodManagement,
 					Template: corev1.PodTemplateSpec{
@@ -531,16 +538,14 @@ func standInPod(p corev1.PodSpec) corev1.PodSpec {
 	p.Containers = []corev1.Container{{
 		Name: "stand-in", Image: "registry.k8s.io/pause:3.10",
 		SecurityContext: &corev1.SecurityContext{
-			AllowPrivilegeEscalation: ptrTo(false),
+			AllowPrivilegeEscalation: podvalues.Ptr(false),
 			Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
 		},
 	}}
 	p.SecurityContext = &corev1.PodSecurityContext{
-		RunAsNonRoot: ptrTo(true), RunAsUser: ptrTo(int64(65532)),
+		RunAsNonRoot: podvalues.Ptr(true), RunAsUser: podvalues.Ptr(int64(65532)),
 		SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 	}
-	p.AutomountServiceAccountToken = ptrTo(false)
+	p.AutomountServiceAccountToken = podvalues.Ptr(false)
 	return p
 }
-
-func ptrTo[T any](v T) *T { return &v }

@@ -222,12 +222,7 @@ func (h *harness) tooLarge(t *testing.T, s Stack) {
 	retries, _ := metric(sc, "fluentbit_output_retries_total", map[string]string{"name": "es.0"})
 	errs, _ := metric(sc, "fluentbit_output_errors_total", map[string]string{"name": "es.0"})
 	dropped, _ := metric(sc, "fluentbit_output_dropped_records_total", map[string]string{"name": "es.0"})
-	r.mu.Lock()
-	health := map[int]int{}
-	for k, v := range r.health {
-		health[k] = v
-	}
-	r.mu.Unlock()
+	health := r.healthCodes()
 	logMeasure(t, "too-large refused_requests=%d burst_lines=%d burst_received=%d retries_metric=%.0f errors_metric=%.0f dropped_metric=%.0f health_codes=%v",
 		st.TooLarge, wb.Written(), burstGot, retries, errs, dropped, health)
 	require.Positive(t, st.TooLarge, "the burst made requests above %d bytes", tooLargeLimit)

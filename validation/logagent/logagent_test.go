@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"os/exec"
@@ -467,6 +468,13 @@ func (r *run) mark() int {
 	return len(r.scrapes) - 1
 }
 
+// healthCodes counts the HTTP statuses /api/v1/health answered so far.
+func (r *run) healthCodes() map[int]int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return maps.Clone(r.health)
+}
+
 func (r *run) lastScrape() Scrape {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -815,15 +823,7 @@ func (h *harness) outage(t *testing.T, s Stack, restart bool) {
 	buffered := w.Written() - unique
 	bufBytes := (100 - pct) / 100 * float64(r.gen.TotalLimitBytes)
 	fileBytes := chunkFileBytes(r.storage)
-	health := func() map[int]int {
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		m := map[int]int{}
-		for k, v := range r.health {
-			m[k] = v
-		}
-		return m
-	}()
+	health := r.healthCodes()
 
 	require.NoError(t, r.rcv.Up())
 	up := time.Now()
