@@ -65,14 +65,62 @@ func Version(bin string) (string, error) {
 	return "", fmt.Errorf("%s --version printed no version: %s", bin, out)
 }
 
-// FreePort returns a TCP port of 127.0.0.1 that was free a moment ago.
+// FreePort returns a TCP port of 127.0.0.1 for a Fluent Bit HTTP server,
+// free a moment ago. It is taken below the kernel's ephemeral range
+// (net.ipv4.ip_local_port_range), from which every listener on port 0 (the
+// receivers, httptest) and every outgoing connection draws: a port from that
+// range, released for the agent to bind, was taken in between by a
+// receiver of a parallel scenario (a CI run: the agent could not bind, and
+// the scenario's health poll reached the other scenario's receiver). Ports
+// are handed out once per process, starting at an offset of the process ID,
+// so parallel test processes do not walk the same ports.
 func FreePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
+	portMu.Lock()
+	defer portMu.Unlock()
+	low, _ := ephemeralRange()
+	const first = 10000
+	if low <= first+1000 {
+		return 0, fmt.Errorf("the ephemeral port range starts at %d; no room below it for the agents' ports", low)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
+	span := low - first
+	if portNext == 0 {
+		portNext = first + (os.Getpid()*97)%span
+	}
+	for i := 0; i < span; i++ {
+		p := portNext
+		portNext++
+		if portNext >= low {
+			portNext = first
+		}
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err != nil {
+			continue
+		}
+		_ = ln.Close()
+		return p, nil
+	}
+	return 0, fmt.Errorf("no free port of 127.0.0.1 between %d and %d", first, low)
+}
+
+var (
+	portMu   sync.Mutex
+	portNext int
+)
+
+// ephemeralRange reads the kernel's range for port-0 listeners and outgoing
+// connections, or Linux's default when it cannot.
+func ephemeralRange() (low, high int) {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			l, err1 := strconv.Atoi(f[0])
+			h, err2 := strconv.Atoi(f[1])
+			if err1 == nil && err2 == nil {
+				return l, h
+			}
+		}
+	}
+	return 32768, 60999
 }
 
 // Agent runs one Fluent Bit process at a time with one configuration; it
