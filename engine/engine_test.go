@@ -164,6 +164,9 @@ func TestLocalStackThroughTheEngine(t *testing.T) {
 	// 4. the example app stack, on the platform stack's outputs.
 	exampleApp(ctx, t, env, cluster, platform)
 
+	// 4b. a Pulumi YAML program through the platform's component package.
+	yamlComponents(ctx, t, env, cluster, platform)
+
 	// 5. destroy leaves nothing of ours: no claim and no volume either (on
 	// EKS each would be an EBS volume left billed). Listed through the core
 	// API on their own, so a leftover is named even if the object listing

@@ -19,9 +19,9 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
-// EngineTools are the binaries scripts/engine-tools.sh builds: the CLI and
-// the Kubernetes provider (found on PATH by the CLI).
-var EngineTools = []string{"pulumi", "pulumi-resource-kubernetes"}
+// EngineTools are the binaries scripts/engine-tools.sh builds: the CLI, the
+// Kubernetes provider and the YAML language host (found on PATH by the CLI).
+var EngineTools = []string{"pulumi", "pulumi-resource-kubernetes", "pulumi-language-yaml"}
 
 // Passphrase of the test stacks' passphrase secrets provider.
 const Passphrase = "engine-test"
@@ -69,7 +69,8 @@ type Project struct {
 
 // NewProject prepares stack `stack` of the project in srcDir (its
 // Pulumi.yaml and Pulumi.<stack>.yaml when there is one) with program as
-// the in-process program.
+// the in-process program; with a nil program the CLI runs the project's
+// own runtime (a YAML program through pulumi-language-yaml).
 func (e Env) NewProject(ctx context.Context, srcDir, stack string, program pulumi.RunFunc) (*Project, error) {
 	for _, t := range EngineTools {
 		if st, err := os.Stat(filepath.Join(e.ToolsRoot, "bin", t)); err != nil || st.IsDir() {
@@ -103,14 +104,17 @@ func (e Env) NewProject(ctx context.Context, srcDir, stack string, program pulum
 	if err != nil {
 		return nil, err
 	}
-	ws, err := auto.NewLocalWorkspace(ctx,
+	opts := []auto.LocalWorkspaceOption{
 		auto.WorkDir(dir),
-		auto.Program(program),
 		auto.Pulumi(cmd),
 		auto.PulumiHome(filepath.Join(e.Dir, "pulumi-home")),
 		auto.EnvVars(e.vars()),
 		auto.SecretsProvider("passphrase"),
-	)
+	}
+	if program != nil {
+		opts = append(opts, auto.Program(program))
+	}
+	ws, err := auto.NewLocalWorkspace(ctx, opts...)
 	if err != nil {
 		return nil, err
 	}

@@ -6,10 +6,12 @@
 #   pulumi-resource-kubernetes  the Kubernetes provider at the pseudo-version
 #                               the Go proxy serves (tools/pulumi-kubernetes)
 #   kwok                        v0.7.0    fake kubelets (tools/kwok module)
+#   pulumi-language-yaml        v1.25.0   the YAML language host, for
+#                               examples/yaml (tools/pulumi-yaml module)
 #
 # kube-apiserver, etcd, kube-controller-manager and kube-scheduler come from
-# scripts/kube-tools.sh. No language host is built: the Automation API runs
-# the programs in-process. Only Go and the module proxy are needed (see
+# scripts/kube-tools.sh. No Go language host is built: the Automation API
+# runs the Go programs in-process. Only Go and the module proxy are needed (see
 # ../shared/reference/toolchain.md). Through the per-machine tool cache
 # (scripts/lib.sh): a pinned version in the cache is linked, never rebuilt.
 set -euo pipefail
@@ -19,6 +21,7 @@ root=$PWD
 PULUMI_VERSION=v3.274.1 # = github.com/pulumi/pulumi/sdk/v3 in go.mod
 KUBERNETES_PROVIDER_VERSION=v4.0.0-20260115033456-f47bc2d6f199
 KWOK_VERSION=v0.7.0
+PULUMI_YAML_VERSION=v1.25.0
 
 bin="$root/.tools/bin"
 mkdir -p "$bin"
@@ -56,3 +59,13 @@ use_tool engine-tools pulumi-resource-kubernetes "$KUBERNETES_PROVIDER_VERSION-$
 kwok_check() { has_module "$1" sigs.k8s.io/kwok "$KWOK_VERSION"; }
 kwok_build() { (cd tools/kwok && go build -trimpath -ldflags "-s -w" -o "$1" sigs.k8s.io/kwok/cmd/kwok); }
 use_tool engine-tools kwok "$KWOK_VERSION-$(module_key tools/kwok)" kwok_check kwok_build
+
+# The YAML language host (the CLI finds it on PATH) runs examples/yaml
+# with the platform's component package.
+yaml_check() { has_module "$1" github.com/pulumi/pulumi-yaml "$PULUMI_YAML_VERSION"; }
+yaml_build() {
+  (cd tools/pulumi-yaml && go build -trimpath -o "$1" \
+    -ldflags "-s -w -X github.com/pulumi/pulumi-yaml/pkg/version.Version=$PULUMI_YAML_VERSION" \
+    github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml)
+}
+use_tool engine-tools pulumi-language-yaml "$PULUMI_YAML_VERSION-$(module_key tools/pulumi-yaml)" yaml_check yaml_build

@@ -42,17 +42,20 @@ const DefaultPodSecurity = Restricted
 const typeToken = "platform:namespace:Namespace"
 
 // Args configures a platform namespace.
+//
+// The pulumi tags name the inputs of the component package
+// (componentpkg), which serves this type to programs in other languages.
 type Args struct {
 	// Name of the namespace. Required.
-	Name string
-	// PodSecurity is the enforced Pod Security Standard. Default
-	// [DefaultPodSecurity].
-	PodSecurity string
-	// PodSecurityReason says why a level below Restricted is needed.
-	// Required unless PodSecurity is Restricted.
-	PodSecurityReason string
+	Name string `pulumi:"name"`
+	// PodSecurity is the enforced Pod Security Standard: restricted,
+	// baseline or privileged. Default [DefaultPodSecurity].
+	PodSecurity string `pulumi:"podSecurity"`
+	// PodSecurityReason says why a level below restricted is needed.
+	// Required unless PodSecurity is restricted.
+	PodSecurityReason string `pulumi:"podSecurityReason"`
 	// Labels added to the namespace. Default none.
-	Labels map[string]string
+	Labels map[string]string `pulumi:"labels"`
 }
 
 // Namespace is a platform namespace with its baseline policies.
@@ -60,7 +63,7 @@ type Namespace struct {
 	pulumi.ResourceState
 
 	// Name is the namespace's name, known once it exists.
-	Name pulumi.StringOutput
+	Name pulumi.StringOutput `pulumi:"name"`
 	// Resource is the Namespace object, for DependsOn.
 	Resource *corev1.Namespace
 }

@@ -17,7 +17,7 @@ func ExampleNewRoute() {
 		route, err := routing.NewRoute(ctx, "nginx", &routing.RouteArgs{
 			Gateway:   routing.GatewayRef{Name: pulumi.String("platform"), Namespace: pulumi.String(routing.EnvoyGatewayNamespace)},
 			Host:      "nginx.example.com",
-			Namespace: "nginx",
+			Namespace: pulumi.String("nginx"),
 			Service:   "nginx",
 			Port:      80,
 		})

@@ -17,26 +17,38 @@ import (
 // platform stack's outputs gatewayName and gatewayNamespace (a
 // StackReference), so the inputs may be outputs.
 type GatewayRef struct {
-	Name      pulumi.StringInput
-	Namespace pulumi.StringInput
+	// Name of the Gateway (the platform stack's output gatewayName).
+	// Required.
+	Name pulumi.StringInput `pulumi:"name"`
+	// Namespace of the Gateway (the platform stack's output
+	// gatewayNamespace). Required.
+	Namespace pulumi.StringInput `pulumi:"namespace"`
 }
 
 // RouteArgs exposes one Service on the internet through the shared Gateway.
+//
+// The pulumi tags name the inputs of the component package
+// (componentpkg). Namespace and Domain may be outputs (of a Namespace, of a
+// StackReference): a value known when the route is declared is checked
+// then, before anything is registered; an output is checked with the same
+// message when it resolves, which fails the route.
 type RouteArgs struct {
 	// Gateway the route attaches to (its HTTPS listener). Required.
-	Gateway GatewayRef
+	Gateway GatewayRef `pulumi:"gateway"`
 	// Host is the public name, e.g. nginx.example.com. Required; lower case.
-	Host string
-	// Namespace of the Service (the route lives beside it). Required.
-	Namespace string
-	// Service and Port receive the traffic. Required.
-	Service string
-	Port    int
-	// PathPrefix matched. Default "/".
-	PathPrefix string
-	// Domain of the Gateway's wildcard certificate. When set, Host must be
-	// exactly one label under it (what *.Domain covers). Default none.
-	Domain string
+	Host string `pulumi:"host"`
+	// Namespace of the Service; the route lives beside it. Required.
+	Namespace pulumi.StringInput `pulumi:"namespace"`
+	// Service receives the traffic. Required.
+	Service string `pulumi:"service"`
+	// Port of the Service. Required.
+	Port int `pulumi:"port"`
+	// PathPrefix matched. Default [DefaultPathPrefix].
+	PathPrefix string `pulumi:"pathPrefix"`
+	// Domain of the Gateway's wildcard certificate (the platform stack's
+	// output routingDomain). When set, Host must be exactly one label
+	// under it (what *.Domain covers). Default none.
+	Domain pulumi.StringInput `pulumi:"domain"`
 }
 
 // ExposeArgs is RouteArgs without the Gateway, for Routing.Expose.
@@ -52,12 +64,14 @@ type ExposeArgs struct {
 type Route struct {
 	pulumi.ResourceState
 
-	// Hostname is the public name; URL is https://Hostname.
-	Hostname pulumi.StringOutput
-	URL      pulumi.StringOutput
-	// Name and Namespace of the HTTPRoute.
-	Name      pulumi.StringOutput
-	Namespace pulumi.StringOutput
+	// Hostname is the public name.
+	Hostname pulumi.StringOutput `pulumi:"hostname"`
+	// URL is https://Hostname.
+	URL pulumi.StringOutput `pulumi:"url"`
+	// Name of the HTTPRoute.
+	Name pulumi.StringOutput `pulumi:"name"`
+	// Namespace of the HTTPRoute.
+	Namespace pulumi.StringOutput `pulumi:"namespace"`
 }
 
 // DefaultPathPrefix routes every path of the host.
@@ -73,7 +87,8 @@ func (a RouteArgs) withDefaults() RouteArgs {
 	return a
 }
 
-// validate returns every problem with defaulted RouteArgs, joined.
+// validate returns every problem with defaulted RouteArgs, joined: those
+// of Namespace and Domain only when they are known now (plain values).
 func (a RouteArgs) validate() error {
 	var errs contract.Problems
 	add := errs.Add
@@ -82,13 +97,17 @@ func (a RouteArgs) validate() error {
 	}
 	if err := CheckDomain(a.Host); err != nil {
 		add("Host %q: %v", a.Host, err)
-	} else if a.Domain != "" {
-		if err := CheckHostUnder(a.Host, a.Domain); err != nil {
+	} else if domain, ok := a.Domain.(pulumi.String); ok && domain != "" {
+		if err := CheckHostUnder(a.Host, string(domain)); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	if err := namespace.CheckName(a.Namespace); err != nil {
-		add("Namespace %q: %v", a.Namespace, err)
+	if a.Namespace == nil {
+		add("Namespace is required")
+	} else if ns, ok := a.Namespace.(pulumi.String); ok {
+		if err := checkRouteNamespace(string(ns)); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if err := namespace.CheckDNSLabel(a.Service); err != nil {
 		add("Service %q: %v", a.Service, err)
@@ -102,6 +121,13 @@ func (a RouteArgs) validate() error {
 	return errs.Err()
 }
 
+func checkRouteNamespace(ns string) error {
+	if err := namespace.CheckName(ns); err != nil {
+		return fmt.Errorf("Namespace %q: %v", ns, err)
+	}
+	return nil
+}
+
 // NewRoute declares an HTTPRoute from Host to Service:Port on the Gateway's
 // HTTPS listener. external-dns publishes Host pointing at the load balancer
 // and the Gateway's wildcard certificate serves it; plain HTTP is redirected
@@ -112,6 +138,28 @@ func NewRoute(ctx *pulumi.Context, name string, in *RouteArgs, opts ...pulumi.Re
 	if err := contract.Register(ctx, routeTypeToken, name, a.validate(), r, opts...); err != nil {
 		return nil, err
 	}
+	domain := a.Domain
+	if domain == nil {
+		domain = pulumi.String("")
+	}
+	// Namespace and Domain given as outputs are checked here, with the
+	// messages validate gives, prefixed like the constructor's errors.
+	checked := pulumi.All(a.Namespace, domain).ApplyT(func(v []any) (string, error) {
+		ns, d := v[0].(string), v[1].(string)
+		var errs contract.Problems
+		if err := checkRouteNamespace(ns); err != nil {
+			errs = append(errs, err)
+		}
+		if d != "" && CheckDomain(a.Host) == nil {
+			if err := CheckHostUnder(a.Host, d); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if err := errs.Err(); err != nil {
+			return "", fmt.Errorf("%s %q: %w", routeTypeToken, name, err)
+		}
+		return ns, nil
+	}).(pulumi.StringOutput)
 	spec := pulumi.All(a.Gateway.Name, a.Gateway.Namespace).ApplyT(func(v []any) map[string]any {
 		return HTTPRouteSpec(v[0].(string), v[1].(string), a.Host, a.Service, a.Port, a.PathPrefix)
 	}).(pulumi.MapOutput)
@@ -119,7 +167,7 @@ func NewRoute(ctx *pulumi.Context, name string, in *RouteArgs, opts ...pulumi.Re
 		ApiVersion: pulumi.String(gatewayVersion),
 		Kind:       pulumi.String("HTTPRoute"),
 		Metadata: &metav1.ObjectMetaArgs{
-			Name: pulumi.String(name), Namespace: pulumi.String(a.Namespace),
+			Name: pulumi.String(name), Namespace: checked,
 			Labels: pulumi.StringMap{"app.kubernetes.io/name": pulumi.String(a.Service)},
 		},
 		OtherFields: kubernetes.UntypedArgs{"spec": spec},
@@ -131,7 +179,7 @@ func NewRoute(ctx *pulumi.Context, name string, in *RouteArgs, opts ...pulumi.Re
 	r.URL = pulumi.Sprintf("https://%s", a.Host)
 	r.Name = route.Metadata.Name().Elem()
 	r.Namespace = route.Metadata.Namespace().Elem()
-	return contract.Finish(ctx, r, pulumi.Map{"hostname": r.Hostname, "url": r.URL})
+	return contract.Finish(ctx, r, pulumi.Map{"hostname": r.Hostname, "url": r.URL, "name": r.Name, "namespace": r.Namespace})
 }
 
 // Expose is NewRoute on this environment's Gateway, with Host checked against
@@ -139,8 +187,8 @@ func NewRoute(ctx *pulumi.Context, name string, in *RouteArgs, opts ...pulumi.Re
 // Kubernetes provider) unless opts say otherwise.
 func (r *Routing) Expose(ctx *pulumi.Context, name string, args *ExposeArgs, opts ...pulumi.ResourceOption) (*Route, error) {
 	return NewRoute(ctx, name, &RouteArgs{
-		Gateway: r.gateway, Host: args.Host, Namespace: args.Namespace,
-		Service: args.Service, Port: args.Port, PathPrefix: args.PathPrefix, Domain: r.domain,
+		Gateway: r.gateway, Host: args.Host, Namespace: pulumi.String(args.Namespace),
+		Service: args.Service, Port: args.Port, PathPrefix: args.PathPrefix, Domain: pulumi.String(r.domain),
 	}, append([]pulumi.ResourceOption{pulumi.Parent(r)}, opts...)...)
 }
 

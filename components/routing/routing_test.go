@@ -409,13 +409,52 @@ func TestNewRouteFromAnotherStack(t *testing.T) {
 	res, err := harness.Run("t", nil, nil, func(ctx *pulumi.Context) error {
 		// In an app stack these come from a StackReference to the platform.
 		gw := routing.GatewayRef{Name: pulumi.String("platform").ToStringOutput(), Namespace: pulumi.String("gateway").ToStringOutput()}
-		_, err := routing.NewRoute(ctx, "nginx", &routing.RouteArgs{Gateway: gw, Host: "nginx.example.com", Namespace: "web", Service: "nginx", Port: 80})
+		_, err := routing.NewRoute(ctx, "nginx", &routing.RouteArgs{Gateway: gw, Host: "nginx.example.com", Namespace: pulumi.String("web"), Service: "nginx", Port: 80})
 		return err
 	})
 	require.NoError(t, err)
 	routes := objects(res, "HTTPRoute")
 	require.Len(t, routes, 1)
 	assert.Equal(t, "gateway", harness.Dig(harness.Dig(routes[0].Object, "spec", "parentRefs").([]any)[0], "namespace"))
+}
+
+// Namespace and Domain may be outputs (a Namespace component's name, the
+// platform stack's routingDomain): a plain value is checked before anything
+// is registered, an output when it resolves, with the same message.
+func TestRouteChecksOutputsWhenTheyResolve(t *testing.T) {
+	gw := routing.GatewayRef{Name: pulumi.String("platform"), Namespace: pulumi.String("gateway")}
+	for name, tc := range map[string]struct {
+		args routing.RouteArgs
+		want string
+	}{
+		"host outside the domain": {routing.RouteArgs{Gateway: gw, Host: "nginx.example.org", Namespace: pulumi.String("web"), Service: "nginx", Port: 80, Domain: pulumi.String("example.com")},
+			`platform:routing:Route "nginx": host "nginx.example.org" must be one label under example.com (the wildcard certificate *.example.com)`},
+		"bad namespace": {routing.RouteArgs{Gateway: gw, Host: "nginx.example.com", Namespace: pulumi.String("Web"), Service: "nginx", Port: 80},
+			`platform:routing:Route "nginx": Namespace "Web": `},
+	} {
+		t.Run(name, func(t *testing.T) {
+			plain := tc.args
+			_, plainErr := harness.Run("t", nil, nil, func(ctx *pulumi.Context) error {
+				_, err := routing.NewRoute(ctx, "nginx", &plain)
+				return err
+			})
+			require.Error(t, plainErr)
+			assert.Contains(t, plainErr.Error(), tc.want)
+
+			out := tc.args
+			out.Namespace = out.Namespace.ToStringOutput()
+			if out.Domain != nil {
+				out.Domain = out.Domain.ToStringOutput()
+			}
+			res, err := harness.Run("t", nil, nil, func(ctx *pulumi.Context) error {
+				_, err := routing.NewRoute(ctx, "nginx", &out)
+				return err
+			})
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+			assert.Empty(t, objects(res, "HTTPRoute"), "no HTTPRoute for a refused namespace or host")
+		})
+	}
 }
 
 func TestRejectsBadArgs(t *testing.T) {

@@ -166,7 +166,7 @@ func Program(ctx *pulumi.Context) error {
 			Namespace: platform.GetStringOutput(pulumi.String("gatewayNamespace")),
 		},
 		Host:      host,
-		Namespace: "nginx",
+		Namespace: ns.Name,
 		Service:   "nginx",
 		Port:      80,
 	}, k8s, pulumi.DependsOn([]pulumi.Resource{ns}))
