@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -283,16 +284,7 @@ func constValue(p *doc.Package, name string) (any, bool) {
 }
 
 func sorted(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	out := append([]string(nil), s...)
-	for i := range out {
-		for j := i + 1; j < len(out); j++ {
-			if out[j] < out[i] {
-				out[i], out[j] = out[j], out[i]
-			}
-		}
-	}
+	out := append([]string{}, s...)
+	slices.Sort(out)
 	return out
 }
