@@ -14,6 +14,7 @@ import (
 	_ "embed"
 	"fmt"
 	"reflect"
+	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/provider"
@@ -39,8 +40,8 @@ var Schema []byte
 type Component struct {
 	// Token is its Pulumi type, the one the Go library registers.
 	Token string
-	// Args is a pointer to its (zero) Args type; Resource a pointer to its
-	// (zero) component type.
+	// Args is a pointer to a zero value of its Args type; Resource a nil
+	// pointer of its component type.
 	Args, Resource any
 	// New calls the library's constructor with args (of Args' type).
 	New func(ctx *pulumi.Context, name string, args any, opts ...pulumi.ResourceOption) (pulumi.ComponentResource, error)
@@ -49,24 +50,21 @@ type Component struct {
 // Components are the components a consumer composes: the pieces an
 // application team uses on its own, next to the platform stack.
 var Components = []Component{
-	{
-		Token: "platform:namespace:Namespace", Args: &namespace.Args{}, Resource: &namespace.Namespace{},
+	serve("platform:namespace:Namespace", namespace.New),
+	serve("platform:routing:Route", routing.NewRoute),
+	serve("platform:cluster:WorkloadRole", cluster.NewWorkloadRole),
+}
+
+// serve adapts a library constructor: its Args type is the inputs, its
+// component type the outputs.
+func serve[A any, R pulumi.ComponentResource](token string, ctor func(*pulumi.Context, string, *A, ...pulumi.ResourceOption) (R, error)) Component {
+	var none R
+	return Component{
+		Token: token, Args: new(A), Resource: none,
 		New: func(ctx *pulumi.Context, name string, args any, opts ...pulumi.ResourceOption) (pulumi.ComponentResource, error) {
-			return namespace.New(ctx, name, args.(*namespace.Args), opts...)
+			return ctor(ctx, name, args.(*A), opts...)
 		},
-	},
-	{
-		Token: "platform:routing:Route", Args: &routing.RouteArgs{}, Resource: &routing.Route{},
-		New: func(ctx *pulumi.Context, name string, args any, opts ...pulumi.ResourceOption) (pulumi.ComponentResource, error) {
-			return routing.NewRoute(ctx, name, args.(*routing.RouteArgs), opts...)
-		},
-	},
-	{
-		Token: "platform:cluster:WorkloadRole", Args: &cluster.WorkloadRoleArgs{}, Resource: &cluster.WorkloadRole{},
-		New: func(ctx *pulumi.Context, name string, args any, opts ...pulumi.ResourceOption) (pulumi.ComponentResource, error) {
-			return cluster.NewWorkloadRole(ctx, name, args.(*cluster.WorkloadRoleArgs), opts...)
-		},
-	},
+	}
 }
 
 // Construct builds the component typ names: the provider's ConstructFunc.
@@ -85,16 +83,9 @@ func Construct(ctx *pulumi.Context, typ, name string, inputs provider.ConstructI
 		}
 		return provider.NewConstructResult(r)
 	}
-	return nil, fmt.Errorf("unknown resource type %s: this package (%s %s) has %s", typ, Name, Version, tokens())
-}
-
-func tokens() string {
-	s := ""
-	for i, c := range Components {
-		if i > 0 {
-			s += ", "
-		}
-		s += c.Token
+	var tokens []string
+	for _, c := range Components {
+		tokens = append(tokens, c.Token)
 	}
-	return s
+	return nil, fmt.Errorf("unknown resource type %s: this package (%s %s) has %s", typ, Name, Version, strings.Join(tokens, ", "))
 }

@@ -97,18 +97,13 @@ func (a RouteArgs) validate() error {
 	}
 	if err := CheckDomain(a.Host); err != nil {
 		add("Host %q: %v", a.Host, err)
-	} else if domain, ok := a.Domain.(pulumi.String); ok && domain != "" {
-		if err := CheckHostUnder(a.Host, string(domain)); err != nil {
-			errs = append(errs, err)
-		}
 	}
 	if a.Namespace == nil {
 		add("Namespace is required")
-	} else if ns, ok := a.Namespace.(pulumi.String); ok {
-		if err := checkRouteNamespace(string(ns)); err != nil {
-			errs = append(errs, err)
-		}
 	}
+	ns, nsKnown := a.Namespace.(pulumi.String)
+	domain, _ := a.Domain.(pulumi.String) // "" when an output: checked once it resolves
+	errs = append(errs, a.placementProblems(string(ns), nsKnown, string(domain))...)
 	if err := namespace.CheckDNSLabel(a.Service); err != nil {
 		add("Service %q: %v", a.Service, err)
 	}
@@ -121,11 +116,22 @@ func (a RouteArgs) validate() error {
 	return errs.Err()
 }
 
-func checkRouteNamespace(ns string) error {
-	if err := namespace.CheckName(ns); err != nil {
-		return fmt.Errorf("Namespace %q: %v", ns, err)
+// placementProblems checks the Namespace (when known) and, with a Domain, a
+// valid Host under it: validate gives it what is known when the route is
+// declared, NewRoute what Namespace and Domain resolve to.
+func (a RouteArgs) placementProblems(ns string, nsKnown bool, domain string) contract.Problems {
+	var errs contract.Problems
+	if nsKnown {
+		if err := namespace.CheckName(ns); err != nil {
+			errs.Add("Namespace %q: %v", ns, err)
+		}
 	}
-	return nil
+	if domain != "" && CheckDomain(a.Host) == nil {
+		if err := CheckHostUnder(a.Host, domain); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errs
 }
 
 // NewRoute declares an HTTPRoute from Host to Service:Port on the Gateway's
@@ -145,17 +151,8 @@ func NewRoute(ctx *pulumi.Context, name string, in *RouteArgs, opts ...pulumi.Re
 	// Namespace and Domain given as outputs are checked here, with the
 	// messages validate gives, prefixed like the constructor's errors.
 	checked := pulumi.All(a.Namespace, domain).ApplyT(func(v []any) (string, error) {
-		ns, d := v[0].(string), v[1].(string)
-		var errs contract.Problems
-		if err := checkRouteNamespace(ns); err != nil {
-			errs = append(errs, err)
-		}
-		if d != "" && CheckDomain(a.Host) == nil {
-			if err := CheckHostUnder(a.Host, d); err != nil {
-				errs = append(errs, err)
-			}
-		}
-		if err := errs.Err(); err != nil {
+		ns := v[0].(string)
+		if err := a.placementProblems(ns, true, v[1].(string)).Err(); err != nil {
 			return "", fmt.Errorf("%s %q: %w", routeTypeToken, name, err)
 		}
 		return ns, nil
