@@ -12,6 +12,7 @@ import (
 	"github.com/cnplatform/platform/components/namespace"
 	"github.com/cnplatform/platform/components/routing"
 	"github.com/cnplatform/platform/harness"
+	"github.com/cnplatform/platform/policy/iamref"
 )
 
 // validArgs are inputs a consumer could give each component.
@@ -90,6 +91,11 @@ func TestWorkloadRoleFromTheStackOutputs(t *testing.T) {
 			Condition map[string]map[string]string
 		}
 	}
+	// The document as AWS defines it: actions, condition keys, principals
+	// (../shared/reference/aws, not our own copy).
+	ref, err := iamref.Load(iamref.Dir(".."))
+	require.NoError(t, err)
+	assert.Empty(t, ref.CheckDocument(iamref.Trust, roles[0].String("assumeRolePolicy")))
 	require.NoError(t, json.Unmarshal([]byte(roles[0].String("assumeRolePolicy")), &trust))
 	require.Len(t, trust.Statement, 1)
 	s := trust.Statement[0]
