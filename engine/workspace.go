@@ -48,6 +48,14 @@ func (e Env) vars() map[string]string {
 		"PULUMI_SKIP_UPDATE_CHECK": "true",
 		// Plugins come from PATH; nothing is downloaded.
 		"PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+		// The file backend writes the whole state after every step and keeps
+		// a backup of it per operation; the platform stack's state is about
+		// 14 MB (CRD schemas, Helm manifests), so that was most of an up's
+		// time here. The engine still writes, and checks the integrity of,
+		// the state at the end of every operation (pkg/v3 backend/snapshot.go
+		// unsafeServiceLoop -> saveSnapshot), which is all the test reads.
+		"PULUMI_SKIP_CHECKPOINTS":                       "true",
+		"PULUMI_DIY_BACKEND_DISABLE_CHECKPOINT_BACKUPS": "true",
 		"PATH":             filepath.Join(e.ToolsRoot, "bin") + string(os.PathListSeparator) + os.Getenv("PATH"),
 		"KUBECONFIG":       e.Kubeconfig,
 		"HELM_CACHE_HOME":  filepath.Join(e.Dir, "helm", "cache"),
