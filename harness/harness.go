@@ -168,6 +168,15 @@ func (m *mocks) computed(typ, name, id string, inputs resource.PropertyMap) reso
 			})}),
 		})}))
 		set("arn", resource.NewProperty(fmt.Sprintf("arn:aws:eks:%s:%s:cluster/%s", m.region, MockAccount, physical)))
+		// EKS creates the cluster security group and names it in vpcConfig.
+		if vpc, ok := out["vpcConfig"]; ok && vpc.IsObject() {
+			v := vpc.ObjectValue().Copy()
+			v["clusterSecurityGroupId"] = resource.NewProperty("sg-0mock" + strings.ToLower(physical))
+			out["vpcConfig"] = resource.NewProperty(v)
+		}
+	case "aws:sqs/queue:Queue":
+		set("arn", resource.NewProperty(fmt.Sprintf("arn:aws:sqs:%s:%s:%s", m.region, MockAccount, physical)))
+		set("url", resource.NewProperty(fmt.Sprintf("https://sqs.%s.amazonaws.com/%s/%s", m.region, MockAccount, physical)))
 	case "aws:iam/role:Role":
 		set("arn", resource.NewProperty(fmt.Sprintf("arn:aws:iam::%s:role/%s", MockAccount, physical)))
 	case "aws:iam/openIdConnectProvider:OpenIdConnectProvider":

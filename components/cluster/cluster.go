@@ -168,6 +168,10 @@ type Cluster struct {
 	// SecretsKeyARN is the KMS key that encrypts Kubernetes Secrets.
 	SecretsKeyARN pulumi.StringOutput
 	NodeRoleARN   pulumi.StringOutput
+	// SecurityGroupID is the cluster security group EKS creates: the
+	// control plane's and every managed node's (no launch template sets
+	// another). Karpenter's nodes use it too.
+	SecurityGroupID pulumi.StringOutput
 	// Provider deploys Kubernetes objects onto this cluster.
 	Provider *kubernetes.Provider
 	// Ready is what workloads need besides the provider: the add-ons that
@@ -329,6 +333,7 @@ func NewCluster(ctx *pulumi.Context, name string, in *Args, opts ...pulumi.Resou
 		"oidcProviderArn": c.OIDCProviderARN,
 		"secretsKeyArn":   c.SecretsKeyARN,
 		"nodeRoleArn":     c.NodeRoleARN,
+		"securityGroupId": c.SecurityGroupID,
 	})
 }
 
@@ -458,6 +463,7 @@ func (b *clusterBuild) controlPlane(key *kms.Key) (*eks.Cluster, error) {
 	b.c.Name = cl.Name
 	b.c.Endpoint = cl.Endpoint
 	b.c.CertificateAuthority = cl.CertificateAuthority.Data().Elem()
+	b.c.SecurityGroupID = cl.VpcConfig.ClusterSecurityGroupId().Elem()
 	return cl, nil
 }
 

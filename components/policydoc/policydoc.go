@@ -10,7 +10,9 @@ import (
 
 // Document is an IAM policy document.
 type Document struct {
-	Version   string      `json:"Version"`
+	Version string `json:"Version"`
+	// ID names the document (optional; SQS queue policies carry one).
+	ID        string      `json:"Id,omitempty"`
 	Statement []Statement `json:"Statement"`
 }
 
