@@ -211,7 +211,9 @@ func TestBadArgsAreRefusedByName(t *testing.T) {
 			`Pools[0].CapacityTypes "reserved": must be one of on-demand, spot`},
 		{func(a *autoscaling.Args) { a.Pools[1].CPULimit = "" },
 			`Pools[1].CPULimit "": must be a Kubernetes quantity`},
-		{func(a *autoscaling.Args) { a.Pools[1].Budgets = []autoscaling.Budget{{Nodes: "0", Schedule: "0 8 * * mon-fri"}} },
+		{func(a *autoscaling.Args) {
+			a.Pools[1].Budgets = []autoscaling.Budget{{Nodes: "0", Schedule: "0 8 * * mon-fri"}}
+		},
 			`Pools[1].Budgets[0]: Schedule "0 8 * * mon-fri" and Duration "" must be set together`},
 		{func(a *autoscaling.Args) { a.Pools[1].ExpireAfter = "30d" },
 			`Pools[1].ExpireAfter "30d": must be a duration such as "30s", "1m" or "336h", or "Never"`},
