@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
@@ -101,14 +102,24 @@ func ResetMoto(t testing.TB, endpoint string) {
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 }
 
-// Config talks to endpoint with static credentials and one attempt per
-// call (a failing call is reported, not retried for seconds).
+// Config talks to endpoint with static credentials. A call the API
+// answers is never retried (a failing call is reported at once, not
+// retried for seconds); only a call whose connection broke is, up to
+// three attempts: moto's server resets a kept-alive connection now and
+// then on a busy machine ("use of closed network connection" while reading
+// the body, which the SDK counts as a reset: aws/aws-sdk-go-v2#2737), and
+// the SDK retries exactly that for AWS itself.
 func Config(endpoint string, creds aws.Credentials) aws.Config {
 	return aws.Config{
-		Region:           Region,
-		Credentials:      credentials.StaticCredentialsProvider{Value: creds},
-		BaseEndpoint:     aws.String(endpoint),
-		RetryMaxAttempts: 1,
+		Region:       Region,
+		Credentials:  credentials.StaticCredentialsProvider{Value: creds},
+		BaseEndpoint: aws.String(endpoint),
+		Retryer: func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) {
+				o.MaxAttempts = 3
+				o.Retryables = []retry.IsErrorRetryable{retry.RetryableConnectionError{}}
+			})
+		},
 	}
 }
 
