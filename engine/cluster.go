@@ -95,6 +95,10 @@ func StartCluster(ctx context.Context, binDir, dir, context string) (c *Cluster,
 	// service-account signing key is shared with them: the legacy token
 	// controller stays off, nothing here needs it).
 	kc := "--kubeconfig=" + c.Kubeconfig
+	stages, err := podStages(dir)
+	if err != nil {
+		return c, err
+	}
 	for _, p := range []struct {
 		name string
 		args []string
@@ -103,8 +107,10 @@ func StartCluster(ctx context.Context, binDir, dir, context string) (c *Cluster,
 			"--concurrent-gc-syncs=5", "--node-monitor-grace-period=60s"}},
 		{"kube-scheduler", []string{kc, "--leader-elect=false", "--secure-port=0"}},
 		// kwok's built-in stages: nodes initialise and keep a lease; pods
-		// become Ready, Job pods Succeeded, deleted pods go away.
-		{"kwok", []string{kc, "--manage-all-nodes=true", "--node-lease-duration-seconds=40", "--cidr=10.244.0.0/16"}},
+		// become Ready, Job pods Succeeded; deleted pods go away after a
+		// second (podStages).
+		{"kwok", []string{kc, "--manage-all-nodes=true", "--node-lease-duration-seconds=40", "--cidr=10.244.0.0/16",
+			"--config=" + stages}},
 	} {
 		proc, err := startProcess(filepath.Join(binDir, p.name), dir, p.args)
 		if err != nil {
@@ -263,4 +269,44 @@ func writeKubeconfig(user *envtest.AuthenticatedUser, path, context string) erro
 	}
 	kc.CurrentContext = context
 	return clientcmd.WriteToFile(*kc, path)
+}
+
+// KwokModule is the tool module kwok is built from (scripts/engine-tools.sh).
+var KwokModule = filepath.Join("..", "tools", "kwok")
+
+// podStages writes kwok's pod stages to dir and returns the file: kwok's
+// own default ("fast") stages, read from the kwok module the tool is built
+// from, with one change: a deleted pod goes away after one second instead
+// of at once, as a kubelet takes at least that to stop a container. At
+// once, a StatefulSet's replacement pod (same name) could exist before the
+// disruption controller saw the old one terminating, and the
+// PodDisruptionBudget then counted it as disrupted until its 2-minute
+// DeletionTimeout (pkg/controller/disruption, buildDisruptedPodMap): the
+// node roll waited 2 minutes for an Alertmanager eviction in about half of
+// the runs.
+func podStages(dir string) (string, error) {
+	list := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "sigs.k8s.io/kwok")
+	list.Dir = KwokModule
+	out, err := list.Output()
+	if err != nil {
+		return "", fmt.Errorf("find the kwok module (go list -m sigs.k8s.io/kwok in %s): %w", KwokModule, err)
+	}
+	fast := filepath.Join(strings.TrimSpace(string(out)), "kustomize", "stage", "pod", "fast")
+	var docs []string
+	for _, name := range []string{"pod-ready.yaml", "pod-complete.yaml", "pod-delete.yaml"} {
+		b, err := os.ReadFile(filepath.Join(fast, name))
+		if err != nil {
+			return "", fmt.Errorf("kwok's default pod stages: %w", err)
+		}
+		doc := string(b)
+		if name == "pod-delete.yaml" {
+			if !strings.Contains(doc, "\n  next:\n") {
+				return "", fmt.Errorf("%s: no next: to delay", filepath.Join(fast, name))
+			}
+			doc = strings.Replace(doc, "\n  next:\n", "\n  delay:\n    durationMilliseconds: 1000\n  next:\n", 1)
+		}
+		docs = append(docs, strings.TrimSpace(doc))
+	}
+	file := filepath.Join(dir, "kwok-stages.yaml")
+	return file, os.WriteFile(file, []byte(strings.Join(docs, "\n---\n")+"\n"), 0o644)
 }

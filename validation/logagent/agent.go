@@ -216,6 +216,18 @@ func (a *Agent) Start() error {
 	}()
 	go a.sampleRSS(cmd.Process.Pid, exited)
 	if a.CPUShare > 0 && a.CPUShare < 1 {
+		// A CPU request is a guarantee as well as a size: under contention
+		// the kernel gives a container at least its request's weight
+		// (cpu.weight from the request). The stop/continue cycle below only
+		// caps the agent; a higher priority (nice -10) gives it its share of
+		// each period when the other scenarios' writers and receivers
+		// compete for the machine, as the request's weight would. Without
+		// it the rotation scenario failed on a busy 2-core machine: the
+		// capped agent got less than its share, fell behind by more than
+		// rotate_wait and lost the rest of the run.
+		if err := syscall.Setpriority(syscall.PRIO_PROCESS, cmd.Process.Pid, -10); err != nil {
+			fmt.Fprintf(os.Stderr, "logagent: cannot raise the capped agent's priority (%v): its share may fall below %.2f of a CPU on a busy machine\n", err, a.CPUShare)
+		}
 		go throttle(cmd.Process, a.CPUShare, exited)
 	}
 
