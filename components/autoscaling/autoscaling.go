@@ -36,9 +36,9 @@ const (
 	// DefaultReplicas: two controllers in two zones (the chart spreads
 	// them over zones and keeps a PodDisruptionBudget of one unavailable);
 	// one leads, the other takes over within the lease.
-	DefaultReplicas   = 2
-	DefaultNodeClass  = "default"
-	DefaultDiskSizGiB = cluster.DefaultDiskSizeGiB
+	DefaultReplicas    = 2
+	DefaultNodeClass   = "default"
+	DefaultDiskSizeGiB = cluster.DefaultDiskSizeGiB
 	// MetricsPort is the controller's metrics port (chart value
 	// controller.metrics.port).
 	MetricsPort = 8080
@@ -78,7 +78,7 @@ type Args struct {
 	// the managed node groups use. Required.
 	SecurityGroupID pulumi.StringInput
 	// DiskSizeGiB of each node's encrypted gp3 root volume. Default
-	// [DefaultDiskSizGiB].
+	// [DefaultDiskSizeGiB].
 	DiskSizeGiB int
 	// Pools are the NodePools. Required, 1+.
 	Pools []Pool
@@ -132,7 +132,7 @@ func (a Args) withDefaults() Args {
 	contract.SetDefault(&a.Partition, DefaultPartition)
 	contract.SetDefault(&a.Namespace, DefaultNamespace)
 	contract.SetDefault(&a.Replicas, DefaultReplicas)
-	contract.SetDefault(&a.DiskSizeGiB, DefaultDiskSizGiB)
+	contract.SetDefault(&a.DiskSizeGiB, DefaultDiskSizeGiB)
 	if a.Resources == nil {
 		r := DefaultControllerResources
 		a.Resources = &r

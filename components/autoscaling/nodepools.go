@@ -27,9 +27,9 @@ const (
 
 // Defaults of Pool.
 const (
-	// DefaultMinInstanceGeneration: generation 6 and newer (Graviton2 and
-	// later, Ice Lake and Milan and later): cheaper per vCPU than the
-	// fifth generation at list price, and Nitro throughout.
+	// DefaultMinInstanceGeneration: types of generation 6 and newer
+	// (instance-generation Gt 5: Graviton2 and later, Ice Lake and Milan
+	// and later), all on Nitro.
 	DefaultMinInstanceGeneration = 5
 	DefaultConsolidationPolicy   = WhenEmptyOrUnderutilized
 	// DefaultConsolidateAfter: how long a node must have been empty or
@@ -107,6 +107,7 @@ var (
 	budgetNodes       = contract.NewShape(`^((100|[0-9]{1,2})%|[0-9]+)$`, `must be a node count or a percentage such as "10%"`)
 	budgetDuration    = contract.NewShape(`^((([0-9]+(h|m))|([0-9]+h[0-9]+m))(0s)?)$`, `must be hours and minutes such as "10h" or "1h30m"`)
 	cronSchedule      = regexp.MustCompile(`^(\S+\s+){4}\S+$`)
+	instanceCategory  = regexp.MustCompile(`^[a-z]+$`)
 	budgetReasons     = []string{"Underutilized", "Empty", "Drifted"}
 	taintEffects      = []string{"NoSchedule", "PreferNoSchedule", "NoExecute"}
 )
@@ -147,7 +148,7 @@ func (p Pool) Problems(prefix string) []string {
 		add("InstanceCategories is required: instance families' letters such as c, m, r")
 	}
 	for _, c := range p.InstanceCategories {
-		if !regexp.MustCompile(`^[a-z]+$`).MatchString(c) {
+		if !instanceCategory.MatchString(c) {
 			add("InstanceCategories %q: must be lower-case letters (an instance category such as c, m or r)", c)
 		}
 	}
