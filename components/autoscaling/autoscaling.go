@@ -2,6 +2,7 @@ package autoscaling
 
 import (
 	"fmt"
+	"maps"
 	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
@@ -63,7 +64,7 @@ type Args struct {
 	AccountID pulumi.StringInput
 	// Roles creates the controller's IAM role for its service account.
 	// Required.
-	Roles WorkloadRoles
+	Roles cluster.WorkloadRoles
 	// AMIReleaseVersion: the managed node groups' pinned AL2023 release
 	// (cluster.KubernetesVersions), so Karpenter's nodes run the same AMI
 	// release, pinned as an alias (al2023@v<date>), never latest.
@@ -103,12 +104,6 @@ type Args struct {
 	DependsOn []pulumi.Resource
 	// Tags on every AWS resource and every node. Default none.
 	Tags map[string]string
-}
-
-// WorkloadRoles creates an IAM role for one service account;
-// *cluster.Cluster is one.
-type WorkloadRoles interface {
-	NewWorkloadRole(ctx *pulumi.Context, name string, args *cluster.WorkloadRoleArgs, opts ...pulumi.ResourceOption) (*cluster.WorkloadRole, error)
 }
 
 // Autoscaling is Karpenter with its IAM, interruption queue, node class
@@ -417,10 +412,7 @@ func (b *build) networkPolicy(ns *namespace.Namespace) (pulumi.Resource, error) 
 func (b *build) pools(nodeRole *iam.Role, controller pulumi.Resource) error {
 	ctx, a, parent := b.ctx, b.a, b.parent
 	alias, _ := AMIAlias(a.AMIReleaseVersion) // checked in validate
-	tags := map[string]string{}
-	for k, v := range a.Tags {
-		tags[k] = v
-	}
+	tags := maps.Clone(a.Tags)
 	spec := pulumi.All(nodeRole.Name, a.SecurityGroupID).ApplyT(func(v []any) map[string]any {
 		return NodeClassSpec(NodeClass{
 			RoleName: v[0].(string), AMIAlias: alias, SubnetTags: a.SubnetTags,

@@ -2,6 +2,7 @@ package autoscaling
 
 import (
 	"fmt"
+	"maps"
 
 	"github.com/cnplatform/platform/components/policydoc"
 )
@@ -193,9 +194,7 @@ func withLists(s policydoc.Statement, c map[string]map[string][]string) policydo
 func merge(ms ...map[string]string) map[string]string {
 	out := map[string]string{}
 	for _, m := range ms {
-		for k, v := range m {
-			out[k] = v
-		}
+		maps.Copy(out, m)
 	}
 	return out
 }

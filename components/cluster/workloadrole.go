@@ -14,6 +14,13 @@ import (
 	"github.com/cnplatform/platform/components/policydoc"
 )
 
+// WorkloadRoles creates an IAM role for one service account: what a
+// component that installs a controller calling AWS needs from the cluster.
+// *Cluster is one.
+type WorkloadRoles interface {
+	NewWorkloadRole(ctx *pulumi.Context, name string, args *WorkloadRoleArgs, opts ...pulumi.ResourceOption) (*WorkloadRole, error)
+}
+
 // WorkloadRoleArgs describes an IAM role for one Kubernetes service account
 // (IAM roles for service accounts).
 //

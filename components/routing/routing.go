@@ -85,11 +85,9 @@ type MonitoringArgs struct {
 	DependsOn []pulumi.Resource
 }
 
-// WorkloadRoles creates an IAM role for one service account;
-// *cluster.Cluster is one.
-type WorkloadRoles interface {
-	NewWorkloadRole(ctx *pulumi.Context, name string, args *cluster.WorkloadRoleArgs, opts ...pulumi.ResourceOption) (*cluster.WorkloadRole, error)
-}
+// WorkloadRoles creates an IAM role for one service account
+// (cluster.WorkloadRoles).
+type WorkloadRoles = cluster.WorkloadRoles
 
 // Args configures the routing layer.
 type Args struct {
